@@ -1,0 +1,423 @@
+package emulator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/eksbg/eksbg/internal/sandbox/scenario"
+	"github.com/eksbg/eksbg/internal/sandbox/wire"
+)
+
+// call is one API call being served, under the world's lock.
+type call struct {
+	w      *World
+	req    *wire.Request
+	now    time.Time
+	params map[string]string // REST path parameters
+	dirty  bool
+	events []Event
+}
+
+// changed marks the world as modified, so it is saved after the call.
+func (c *call) changed() { c.dirty = true }
+
+type opFunc func(c *call) (any, *wire.APIError)
+
+// restRouter resolves a REST-JSON request to an operation and path parameters.
+type restRouter func(method, path string) (op string, params map[string]string, ok bool)
+
+// Options configure a Server.
+type Options struct {
+	// Scenario builds the world when StatePath holds none.
+	Scenario *scenario.Scenario
+	// StatePath persists the world; "" keeps it in memory only.
+	StatePath string
+	// Clock returns the current time; default time.Now.
+	Clock func() time.Time
+	// Logger receives one debug line per call; default discards.
+	Logger *slog.Logger
+	// OnEvent is called after a call that changed clusters or nodegroups.
+	OnEvent func(Event)
+	// Rand decides fault injection; default a random source.
+	Rand *rand.Rand
+}
+
+// Server is the AWS API emulator: an http.Handler that serves the
+// operations eksbg uses over the wire protocols of the real services.
+type Server struct {
+	opts Options
+
+	mu      sync.Mutex // guards world, offset and faults
+	world   *World
+	offset  time.Duration
+	ops     map[string]map[string]opFunc
+	routers map[string]restRouter
+
+	statsMu sync.Mutex
+	stats   map[opKey]*OpStats
+	rngMu   sync.Mutex
+	rng     *rand.Rand
+}
+
+type opKey struct{ service, op string }
+
+// OpStats counts the calls of one operation.
+type OpStats struct {
+	Service   string `json:"service"`
+	Operation string `json:"operation"`
+	// Calls counts every request, including the throttled and failed ones
+	// (so the retries of an SDK client show).
+	Calls     int `json:"calls"`
+	Throttled int `json:"throttled"`
+	Failed    int `json:"failed"`
+	// ServiceMs is the total time spent serving the calls, injected latency excluded.
+	ServiceMs float64 `json:"serviceMs"`
+	// MaxServiceMs is the longest single call's service time.
+	MaxServiceMs float64 `json:"maxServiceMs"`
+}
+
+// New builds a server from saved state when opts.StatePath holds some,
+// else from opts.Scenario.
+func New(opts Options) (*Server, error) {
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{opts: opts, ops: map[string]map[string]opFunc{}, routers: map[string]restRouter{},
+		stats: map[opKey]*OpStats{}, rng: opts.Rand}
+	if s.rng == nil {
+		s.rng = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+	}
+	var w *World
+	if opts.StatePath != "" {
+		loaded, err := LoadWorld(opts.StatePath)
+		switch {
+		case err == nil:
+			w = loaded
+		case errors.Is(err, os.ErrNotExist):
+		default:
+			return nil, err
+		}
+	}
+	if w == nil {
+		if opts.Scenario == nil {
+			return nil, fmt.Errorf("no scenario and no saved state at %q", opts.StatePath)
+		}
+		built, err := NewWorld(opts.Scenario, opts.Clock())
+		if err != nil {
+			return nil, fmt.Errorf("building the sandbox world: %w", err)
+		}
+		w = built
+		if opts.StatePath != "" {
+			if err := SaveWorld(opts.StatePath, w); err != nil {
+				return nil, err
+			}
+		}
+	}
+	s.world = w
+	s.registerSTS()
+	s.registerEC2()
+	s.registerEKS()
+	s.registerELBv2()
+	s.registerQuotas()
+	s.registerCloudWatch()
+	return s, nil
+}
+
+func (s *Server) register(service, op string, f opFunc) {
+	if s.ops[service] == nil {
+		s.ops[service] = map[string]opFunc{}
+	}
+	s.ops[service][op] = f
+}
+
+// Now is the emulator's current time (the clock plus any admin offset).
+func (s *Server) Now() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.opts.Clock().Add(s.offset)
+}
+
+// ServeHTTP serves AWS API calls and the /_sandbox/ admin API.
+func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	if len(r.URL.Path) >= 10 && r.URL.Path[:10] == "/_sandbox/" {
+		s.serveAdmin(rw, r)
+		return
+	}
+	req, aerr := wire.Decode(r)
+	if aerr != nil {
+		wire.WriteError(rw, req, aerr)
+		return
+	}
+	var (
+		op     opFunc
+		params map[string]string
+	)
+	if req.Protocol == wire.RestJSON {
+		if router, ok := s.routers[req.Service]; ok {
+			name, p, found := router(r.Method, r.URL.EscapedPath())
+			if found {
+				req.Operation, params = name, p
+				op = s.ops[req.Service][name]
+			}
+		}
+	} else {
+		op = s.ops[req.Service][req.Operation]
+	}
+	if op == nil {
+		wire.WriteError(rw, req, unknownOperation(req))
+		return
+	}
+	st := s.statFor(req.Service, req.Operation)
+	if aerr := s.authenticate(req); aerr != nil {
+		s.count(st, func(o *OpStats) { o.Failed++ })
+		wire.WriteError(rw, req, aerr)
+		return
+	}
+	if aerr := s.injectFaults(r.Context(), req, st); aerr != nil {
+		wire.WriteError(rw, req, aerr)
+		return
+	}
+	start := time.Now()
+	s.mu.Lock()
+	c := &call{w: s.world, req: req, now: s.opts.Clock().Add(s.offset), params: params}
+	if changed, evs := s.world.advance(c.now); changed {
+		c.dirty = true
+		c.events = append(c.events, evs...)
+	}
+	out, aerr := op(c)
+	var saveErr error
+	if c.dirty && s.opts.StatePath != "" {
+		saveErr = SaveWorld(s.opts.StatePath, s.world)
+	}
+	s.mu.Unlock()
+	elapsed := float64(time.Since(start).Microseconds()) / 1000
+	s.count(st, func(o *OpStats) {
+		o.ServiceMs += elapsed
+		o.MaxServiceMs = max(o.MaxServiceMs, elapsed)
+		if aerr != nil {
+			o.Failed++
+		}
+	})
+	s.opts.Logger.Debug("aws call", "service", req.Service, "operation", req.Operation, "ms", elapsed, "error", aerr)
+	if saveErr != nil {
+		s.opts.Logger.Error("saving sandbox state", "error", saveErr)
+	}
+	if s.opts.OnEvent != nil {
+		for _, e := range c.events {
+			s.opts.OnEvent(e)
+		}
+	}
+	if aerr != nil {
+		wire.WriteError(rw, req, aerr)
+		return
+	}
+	wire.WriteResponse(rw, req, out)
+}
+
+func unknownOperation(req *wire.Request) *wire.APIError {
+	switch req.Protocol {
+	case wire.EC2Query, wire.AWSQuery:
+		return wire.BadRequest("InvalidAction", "The action %s is not valid for this web service.", req.Operation)
+	case wire.RestJSON:
+		return wire.Errorf(http.StatusNotFound, "UnknownOperationException", "no operation serves %s %s", req.HTTP.Method, req.HTTP.URL.Path)
+	}
+	return wire.BadRequest("UnknownOperationException", "unknown operation %s", req.Operation)
+}
+
+// authenticate checks that a signed request names a known access key and
+// the emulator's region. (Signatures themselves are not verified here.)
+func (s *Server) authenticate(req *wire.Request) *wire.APIError {
+	s.mu.Lock()
+	w := s.world
+	known := false
+	for _, c := range w.Credentials {
+		if c.AccessKeyID == req.AccessKeyID {
+			known = true
+		}
+	}
+	region := w.Region
+	s.mu.Unlock()
+	if req.AccessKeyID == "" {
+		return authError(req, "MissingAuthenticationToken", "Request is missing Authentication Token")
+	}
+	if !known {
+		return authError(req, "InvalidClientTokenId", "The security token included in the request is invalid.")
+	}
+	if req.Region != region && req.Service != wire.ServiceSTS {
+		return wire.Errorf(http.StatusForbidden, "SignatureDoesNotMatch",
+			"Credential should be scoped to a valid region. The sandbox serves %s only: set AWS_REGION=%s.", region, region)
+	}
+	return nil
+}
+
+func authError(req *wire.Request, code, msg string) *wire.APIError {
+	switch req.Service {
+	case wire.ServiceEC2:
+		return wire.Errorf(http.StatusUnauthorized, "AuthFailure", "AWS was not able to validate the provided access credentials")
+	case wire.ServiceEKS, wire.ServiceQuotas:
+		return wire.Errorf(http.StatusForbidden, "UnrecognizedClientException", "%s", msg)
+	}
+	return wire.Errorf(http.StatusForbidden, code, "%s", msg)
+}
+
+// throttleError is the throttling error each service really sends.
+func throttleError(service string) *wire.APIError {
+	switch service {
+	case wire.ServiceEC2:
+		return wire.ServerError(http.StatusServiceUnavailable, "RequestLimitExceeded", "Request limit exceeded.")
+	case wire.ServiceEKS:
+		return wire.Errorf(http.StatusTooManyRequests, "ThrottlingException", "Rate exceeded")
+	case wire.ServiceQuotas:
+		return wire.BadRequest("TooManyRequestsException", "Rate exceeded")
+	}
+	return wire.BadRequest("Throttling", "Rate exceeded")
+}
+
+// internalError is the 5xx each service really sends.
+func internalError(service string) *wire.APIError {
+	switch service {
+	case wire.ServiceEC2:
+		return wire.ServerError(http.StatusInternalServerError, "InternalError", "An internal error has occurred")
+	case wire.ServiceEKS:
+		return wire.ServerError(http.StatusInternalServerError, "ServerException", "An internal error occurred")
+	case wire.ServiceQuotas:
+		return wire.ServerError(http.StatusInternalServerError, "ServiceException", "An internal error occurred")
+	}
+	return wire.ServerError(http.StatusInternalServerError, "InternalFailure", "The request processing has failed because of an unknown error, exception or failure.")
+}
+
+// matchFault picks the most specific fault rule for a call.
+func matchFault(faults []scenario.Fault, service, op string) (scenario.Fault, bool) {
+	best, score := scenario.Fault{}, -1
+	for _, f := range faults {
+		sc := 0
+		switch f.Service {
+		case service:
+			sc += 2
+		case "*":
+		default:
+			continue
+		}
+		switch f.Operation {
+		case op:
+			sc++
+		case "*":
+		default:
+			continue
+		}
+		if sc > score {
+			best, score = f, sc
+		}
+	}
+	return best, score >= 0
+}
+
+func (s *Server) injectFaults(ctx context.Context, req *wire.Request, st *OpStats) *wire.APIError {
+	s.mu.Lock()
+	f, ok := matchFault(s.world.Faults, req.Service, req.Operation)
+	s.mu.Unlock()
+	if !ok {
+		s.count(st, func(o *OpStats) { o.Calls++ })
+		return nil
+	}
+	s.count(st, func(o *OpStats) { o.Calls++ })
+	if f.LatencyMs > 0 {
+		t := time.NewTimer(time.Duration(f.LatencyMs * float64(time.Millisecond)))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return wire.ServerError(http.StatusServiceUnavailable, "RequestCanceled", "client went away")
+		}
+	}
+	s.rngMu.Lock()
+	roll := s.rng.Float64()
+	s.rngMu.Unlock()
+	switch {
+	case roll < f.ThrottleRate:
+		s.count(st, func(o *OpStats) { o.Throttled++ })
+		return throttleError(req.Service)
+	case roll < f.ThrottleRate+f.ErrorRate:
+		s.count(st, func(o *OpStats) { o.Failed++ })
+		return internalError(req.Service)
+	}
+	return nil
+}
+
+func (s *Server) statFor(service, op string) *OpStats {
+	s.statsMu.Lock()
+	defer s.statsMu.Unlock()
+	k := opKey{service, op}
+	st, ok := s.stats[k]
+	if !ok {
+		st = &OpStats{Service: service, Operation: op}
+		s.stats[k] = st
+	}
+	return st
+}
+
+func (s *Server) count(st *OpStats, f func(*OpStats)) {
+	s.statsMu.Lock()
+	f(st)
+	s.statsMu.Unlock()
+}
+
+// Stats returns a copy of the per-operation counters, sorted.
+func (s *Server) Stats() []OpStats {
+	s.statsMu.Lock()
+	defer s.statsMu.Unlock()
+	out := make([]OpStats, 0, len(s.stats))
+	for _, st := range s.stats {
+		out = append(out, *st)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Service != out[j].Service {
+			return out[i].Service < out[j].Service
+		}
+		return out[i].Operation < out[j].Operation
+	})
+	return out
+}
+
+// ResetStats zeroes the counters.
+func (s *Server) ResetStats() {
+	s.statsMu.Lock()
+	s.stats = map[opKey]*OpStats{}
+	s.statsMu.Unlock()
+}
+
+// View runs f with the world locked, after applying due transitions; f
+// must not keep the pointer. Tests and the sandbox read the world with it.
+func (s *Server) View(f func(w *World)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.world.advance(s.opts.Clock().Add(s.offset))
+	f(s.world)
+}
+
+// Serve answers on l until ctx ends, then shuts down gracefully.
+func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(l) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return hs.Shutdown(sctx)
+	}
+}
