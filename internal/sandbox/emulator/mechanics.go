@@ -1,7 +1,9 @@
 package emulator
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/eksbg/eksbg/internal/cni"
@@ -251,23 +253,41 @@ func (w *World) reconcileNodegroup(c *Cluster, ng *Nodegroup, now time.Time) err
 		ng.Instances = remove(ng.Instances, victim)
 	}
 	for len(ng.Instances) < ng.Desired {
-		// launch into the emptiest AZ, first subnet of it in the group's order
-		var pick string
-		for _, sid := range ng.SubnetIDs {
-			sn := w.Subnets[sid]
-			if sn == nil {
+		// Launch into the AZ with the fewest instances of the group, as an
+		// Auto Scaling group balances AZs; within it, into the subnet with
+		// the most free addresses. A subnet that cannot hold the instance's
+		// primary address is skipped, as EC2 fails the launch there.
+		full := map[string]bool{}
+		var inst *Instance
+		for inst == nil {
+			pick := ""
+			for _, sid := range ng.SubnetIDs {
+				sn := w.Subnets[sid]
+				if sn == nil || full[sid] {
+					continue
+				}
+				if pick == "" {
+					pick = sid
+					continue
+				}
+				p := w.Subnets[pick]
+				if n, pn := len(perAZ[sn.AZ]), len(perAZ[p.AZ]); n < pn || (n == pn && sn.ipam.Available() > p.ipam.Available()) {
+					pick = sid
+				}
+			}
+			if pick == "" {
+				return errNoAddresses{subnet: strings.Join(ng.SubnetIDs, ", ")}
+			}
+			var err error
+			inst, err = w.launchInstance(c, ng, pick, now)
+			var na errNoAddresses
+			if errors.As(err, &na) {
+				full[pick] = true
 				continue
 			}
-			if pick == "" || len(perAZ[sn.AZ]) < len(perAZ[w.Subnets[pick].AZ]) {
-				pick = sid
+			if err != nil {
+				return err
 			}
-		}
-		if pick == "" {
-			return fmt.Errorf("nodegroup %s has no usable subnet", ng.Name)
-		}
-		inst, err := w.launchInstance(c, ng, pick, now)
-		if err != nil {
-			return err
 		}
 		perAZ[inst.AZ] = append(perAZ[inst.AZ], inst.ID)
 	}

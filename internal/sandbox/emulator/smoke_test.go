@@ -3,9 +3,11 @@ package emulator_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
 
 	"github.com/eksbg/eksbg/internal/sandbox/sandboxtest"
 )
@@ -32,4 +34,13 @@ func TestSTSGetCallerIdentity(t *testing.T) {
 			t.Fatalf("%v: %s", cli, stdout)
 		}
 	}
+}
+
+// errorCode is the AWS error code of err, "" when it has none.
+func errorCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
 }

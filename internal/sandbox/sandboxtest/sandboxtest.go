@@ -5,6 +5,7 @@ package sandboxtest
 import (
 	"bytes"
 	"context"
+	"math/rand/v2"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -40,6 +41,9 @@ func WithClock(f func() time.Time) Option { return func(o *emulator.Options) { o
 
 // WithState persists the world at path.
 func WithState(path string) Option { return func(o *emulator.Options) { o.StatePath = path } }
+
+// WithRand makes fault injection deterministic.
+func WithRand(r *rand.Rand) Option { return func(o *emulator.Options) { o.Rand = r } }
 
 // Start runs the emulator on the given scenario (parsed YAML) for the test's lifetime.
 func Start(t testing.TB, s *scenario.Scenario, opts ...Option) *Env {

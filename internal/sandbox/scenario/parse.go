@@ -129,6 +129,15 @@ func (v *validator) scenario(s *Scenario) {
 			default:
 				v.fail(sp+".reservedLayout", `must be "packed" or "scattered", got %q`, sn.ReservedLayout)
 			}
+			for k, ni := range sn.NetworkInterfaces {
+				np := fmt.Sprintf("%s.networkInterfaces[%d]", sp, k)
+				if ni.Name == "" {
+					v.fail(np+".name", "is required (it becomes the ENI's Name tag)")
+				}
+				if ni.SecondaryIPs < 0 || ni.Prefixes < 0 {
+					v.fail(np, "secondaryIPs and prefixes must not be negative")
+				}
+			}
 		}
 	}
 	types := map[string]bool{}

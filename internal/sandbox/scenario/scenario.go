@@ -22,15 +22,15 @@ type Scenario struct {
 	// Timing of asynchronous state changes, in seconds.
 	Timing Timing `yaml:"timing,omitempty"`
 	// AvailabilityZones of the region; default: a, b, c plus every zone a subnet uses.
-	AvailabilityZones []string          `yaml:"availabilityZones,omitempty"`
-	VPCs              []VPC             `yaml:"vpcs"`
-	InstanceTypes     []InstanceType    `yaml:"instanceTypes,omitempty"`
-	Clusters          []Cluster         `yaml:"clusters,omitempty"`
-	TargetGroups      []TargetGroup     `yaml:"targetGroups,omitempty"`
-	LoadBalancers     []LoadBalancer    `yaml:"loadBalancers,omitempty"`
+	AvailabilityZones []string           `yaml:"availabilityZones,omitempty"`
+	VPCs              []VPC              `yaml:"vpcs"`
+	InstanceTypes     []InstanceType     `yaml:"instanceTypes,omitempty"`
+	Clusters          []Cluster          `yaml:"clusters,omitempty"`
+	TargetGroups      []TargetGroup      `yaml:"targetGroups,omitempty"`
+	LoadBalancers     []LoadBalancer     `yaml:"loadBalancers,omitempty"`
 	Quotas            map[string]float64 `yaml:"quotas,omitempty"`
-	Traffic           Traffic           `yaml:"traffic,omitempty"`
-	Faults            []Fault           `yaml:"faults,omitempty"`
+	Traffic           Traffic            `yaml:"traffic,omitempty"`
+	Faults            []Fault            `yaml:"faults,omitempty"`
 }
 
 // Credential is an access key pair the emulator accepts, and the IAM
@@ -77,6 +77,21 @@ type Subnet struct {
 	// ReservedLayout places them: "packed" (lowest addresses, the default)
 	// or "scattered" (one in every /28, so no /28 prefix is free).
 	ReservedLayout string `yaml:"reservedLayout,omitempty"`
+	// NetworkInterfaces are ENIs created by hand (CreateNetworkInterface):
+	// unattached, with secondary addresses and /28 prefixes.
+	NetworkInterfaces []NetworkInterface `yaml:"networkInterfaces,omitempty"`
+}
+
+// NetworkInterface is an unattached ENI that exists when the sandbox starts.
+type NetworkInterface struct {
+	// Name is the ENI's Name tag.
+	Name        string            `yaml:"name"`
+	Description string            `yaml:"description,omitempty"`
+	Tags        map[string]string `yaml:"tags,omitempty"`
+	// SecondaryIPs is the number of secondary private IPv4 addresses.
+	SecondaryIPs int `yaml:"secondaryIPs,omitempty"`
+	// Prefixes is the number of /28 IPv4 prefixes delegated to the ENI.
+	Prefixes int `yaml:"prefixes,omitempty"`
 }
 
 // InstanceType adds to or overrides the built-in instance-type table.
@@ -149,9 +164,9 @@ type TargetGroup struct {
 	Cluster string `yaml:"cluster,omitempty"`
 	// Targets registered at start: IP addresses, or the count of pod IPs to
 	// take from the cluster's nodes.
-	Targets     []string `yaml:"targets,omitempty"`
-	TargetCount int      `yaml:"targetCount,omitempty"`
-	HealthCheckPath string `yaml:"healthCheckPath,omitempty"`
+	Targets         []string `yaml:"targets,omitempty"`
+	TargetCount     int      `yaml:"targetCount,omitempty"`
+	HealthCheckPath string   `yaml:"healthCheckPath,omitempty"`
 }
 
 // LoadBalancer is an Application Load Balancer.
@@ -211,7 +226,7 @@ type Fault struct {
 	// servicequotas, monitoring, sts) or "*".
 	Service string `yaml:"service" json:"service"`
 	// Operation is an operation name or "*".
-	Operation string `yaml:"operation" json:"operation"`
+	Operation string  `yaml:"operation" json:"operation"`
 	LatencyMs float64 `yaml:"latencyMs,omitempty" json:"latencyMs,omitempty"`
 	// ThrottleRate and ErrorRate are fractions 0..1 of calls.
 	ThrottleRate float64 `yaml:"throttleRate,omitempty" json:"throttleRate,omitempty"`

@@ -2,6 +2,8 @@
 // sandbox world, used by make demo) and "large" (for benchmarks).
 package scenarios
 
+//go:generate go run ./internal/gen -o large.yaml
+
 import (
 	"embed"
 	"fmt"

@@ -1,0 +1,46 @@
+# eksbg — see README.md. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+GO        ?= go
+BIN       := bin/eksbg
+PKG       := github.com/eksbg/eksbg
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null)
+DATE      ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS   := -X $(PKG)/internal/version.version=$(VERSION) -X $(PKG)/internal/version.commit=$(COMMIT) -X $(PKG)/internal/version.date=$(DATE)
+CACHE     := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/eksbg
+STATICCHECK_VERSION := 2025.1.1
+FUZZTIME  ?= 10s
+
+.PHONY: help build test test-deps lint fuzz demo bench clean
+
+help: ## show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+build: ## build bin/eksbg with the version stamped
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/eksbg
+
+test-deps: ## install what the tests need (AWS CLI v2, moto server)
+	@hack/test-deps.sh
+
+test: test-deps ## run every test, then each fuzz target briefly
+	$(GO) test -count=1 ./...
+	@$(MAKE) --no-print-directory fuzz
+
+fuzz: ## run each fuzz target for FUZZTIME (default 10s)
+	@hack/fuzz.sh $(FUZZTIME)
+
+lint: ## go vet and staticcheck
+	$(GO) vet ./...
+	@test -x $(CACHE)/bin/staticcheck-$(STATICCHECK_VERSION) || { mkdir -p $(CACHE)/bin && GOBIN=$(CACHE)/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) && mv $(CACHE)/bin/staticcheck $(CACHE)/bin/staticcheck-$(STATICCHECK_VERSION); }
+	$(CACHE)/bin/staticcheck-$(STATICCHECK_VERSION) ./...
+
+demo: build ## start the sandbox and show what it serves, through eksbg
+	@hack/demo.sh $(BIN)
+
+bench: ## run the Go benchmarks (emulator throughput and the like)
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+
+clean: ## remove build output
+	rm -rf bin
