@@ -10,7 +10,7 @@ COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null)
 DATE      ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS   := -X $(PKG)/internal/version.version=$(VERSION) -X $(PKG)/internal/version.commit=$(COMMIT) -X $(PKG)/internal/version.date=$(DATE)
 CACHE     := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/eksbg
-STATICCHECK_VERSION := 2025.1.1
+STATICCHECK_VERSION := v0.8.2
 FUZZTIME  ?= 10s
 
 .PHONY: help build test test-deps lint fuzz demo bench clean

@@ -83,6 +83,27 @@ func NewWorld(s *scenario.Scenario, now time.Time) (*World, error) {
 			}
 		}
 	}
+	// Hand-made ENIs: unattached, so "available"
+	// (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_NetworkInterface.html).
+	for _, v := range s.VPCs {
+		for _, sn := range v.Subnets {
+			for _, ni := range sn.NetworkInterfaces {
+				tags := map[string]string{"Name": ni.Name}
+				for k, val := range ni.Tags {
+					tags[k] = val
+				}
+				e, err := w.createENI(eniSpec{SubnetID: sn.ID, Description: ni.Description, IPs: 1 + ni.SecondaryIPs,
+					Prefixes: ni.Prefixes, Tags: tags}, now)
+				if err == nil && (len(e.PrivateIPs) < 1+ni.SecondaryIPs || len(e.Prefixes) < ni.Prefixes) {
+					err = errNoAddresses{sn.ID}
+				}
+				if err != nil {
+					return nil, fmt.Errorf("network interface %s in %s: %w", ni.Name, sn.ID, err)
+				}
+				e.Status = "available"
+			}
+		}
+	}
 	for k, v := range s.Quotas {
 		w.Quotas[k] = v
 	}
@@ -164,6 +185,11 @@ func (w *World) newCluster(name, version string, subnets, sgs []string, tags map
 		OIDCIssuer: fmt.Sprintf("https://oidc.eks.%s.amazonaws.com/id/%s", w.Region, id),
 		Tags:       tags, AuthMode: "API_AND_CONFIG_MAP",
 		Nodegroups: map[string]*Nodegroup{}, Addons: map[string]*Addon{}, Updates: map[string]*Update{}}
+	ca, err := newClusterCA(now)
+	if err != nil {
+		return nil, err
+	}
+	c.CertificateData = ca
 	picked := w.distinctAZSubnets(subnets, 4)
 	if len(picked) < 2 {
 		return nil, fmt.Errorf("subnets must be in at least two different availability zones")

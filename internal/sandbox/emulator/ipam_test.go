@@ -10,9 +10,9 @@ func TestIPAM(t *testing.T) {
 	if m.Available() != 251 {
 		t.Fatalf("a /24 has 251 usable addresses, got %d", m.Available())
 	}
-	// the first block holds the 4 reserved addresses, so 15 /28s are free
-	if m.FreePrefixes() != 15 {
-		t.Fatalf("free /28s = %d, want 15", m.FreePrefixes())
+	// the first block holds 4 reserved addresses and the last the broadcast one, so 14 /28s are free
+	if m.FreePrefixes() != 14 {
+		t.Fatalf("free /28s = %d, want 14", m.FreePrefixes())
 	}
 	ip, _ := m.alloc()
 	if ip != "10.0.0.4" {
@@ -22,16 +22,16 @@ func TestIPAM(t *testing.T) {
 	if !ok || p != "10.0.0.16/28" {
 		t.Fatalf("first free /28 = %s", p)
 	}
-	if m.Available() != 251-17 || m.FreePrefixes() != 14 {
+	if m.Available() != 251-17 || m.FreePrefixes() != 13 {
 		t.Fatalf("after one address and one prefix: %d free, %d /28s", m.Available(), m.FreePrefixes())
 	}
 	// scattered addresses break up every block they touch
-	for i := 0; i < 14; i++ {
+	for i := 0; i < 13; i++ {
 		if _, ok := m.allocScattered(); !ok {
 			t.Fatal("scattered allocation failed")
 		}
 	}
-	if m.FreePrefixes() != 0 || m.Available() != 251-17-14 {
+	if m.FreePrefixes() != 0 || m.Available() != 251-17-13 {
 		t.Fatalf("after scattering: %d free, %d /28s", m.Available(), m.FreePrefixes())
 	}
 	if _, ok := m.allocPrefix(); ok {
@@ -39,7 +39,7 @@ func TestIPAM(t *testing.T) {
 	}
 	m.releasePrefix(p)
 	m.release(ip)
-	if m.Available() != 251-14 || m.FreePrefixes() != 1 {
+	if m.Available() != 251-13 || m.FreePrefixes() != 1 {
 		t.Fatalf("after release: %d free, %d /28s", m.Available(), m.FreePrefixes())
 	}
 	if err := m.take("10.0.0.200"); err == nil {

@@ -139,6 +139,7 @@ type Cluster struct {
 	OIDCIssuer       string                `json:"oidcIssuer,omitempty"`
 	Tags             map[string]string     `json:"tags,omitempty"`
 	AuthMode         string                `json:"authenticationMode,omitempty"`
+	SupportType      string                `json:"supportType,omitempty"` // upgrade policy; "" is EKS's default, EXTENDED
 	CNI              scenario.CNI          `json:"cni"`
 	ControlPlaneENIs []string              `json:"controlPlaneEnis,omitempty"`
 	Nodegroups       map[string]*Nodegroup `json:"nodegroups"`
@@ -179,6 +180,17 @@ type Nodegroup struct {
 	Health []HealthIssue `json:"health,omitempty"`
 	// MaxUnavailable of the update config.
 	MaxUnavailable int `json:"maxUnavailable,omitempty"`
+	// MaxUnavailablePercentage of the update config (instead of MaxUnavailable).
+	MaxUnavailablePercentage int `json:"maxUnavailablePercentage,omitempty"`
+	// LaunchTemplate the group was created with, if any.
+	LaunchTemplate *LaunchTemplateSpec `json:"launchTemplate,omitempty"`
+}
+
+// LaunchTemplateSpec names an EC2 launch template, in EKS's API shape.
+type LaunchTemplateSpec struct {
+	Name    string `json:"name,omitempty"`
+	Version string `json:"version,omitempty"`
+	ID      string `json:"id,omitempty"`
 }
 
 // HealthIssue is a nodegroup health issue as EKS reports it.
