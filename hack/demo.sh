@@ -37,12 +37,15 @@ grep -q 'demo-blue' "$work/status.txt" || { echo "demo: demo-blue cluster missin
 took "$s"
 
 step "The same world through the AWS CLI: the demo ALB rule's weights"
+# AWS_ENDPOINT_URL is read by the SDKs and by AWS CLI v2 from 2.13; Debian's
+# 2.9 needs --endpoint-url.
 export AWS_ENDPOINT_URL="http://$addr" AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=AKIASANDBOX000000000 \
   AWS_SECRET_ACCESS_KEY=sandbox-secret-access-key AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER=""
-aws=/usr/bin/aws; [ -x "$aws" ] || aws=aws
-lb=$("$aws" elbv2 describe-load-balancers --names demo-alb --query 'LoadBalancers[0].LoadBalancerArn' --output text)
-listener=$("$aws" elbv2 describe-listeners --load-balancer-arn "$lb" --query 'Listeners[0].ListenerArn' --output text)
-"$aws" elbv2 describe-rules --listener-arn "$listener" \
+awsbin=/usr/bin/aws; [ -x "$awsbin" ] || awsbin=aws
+aws() { "$awsbin" --endpoint-url "http://$addr" "$@"; }
+lb=$(aws elbv2 describe-load-balancers --names demo-alb --query 'LoadBalancers[0].LoadBalancerArn' --output text)
+listener=$(aws elbv2 describe-listeners --load-balancer-arn "$lb" --query 'Listeners[0].ListenerArn' --output text)
+aws elbv2 describe-rules --listener-arn "$listener" \
   --query 'Rules[?Priority==`10`].Actions[0].ForwardConfig.TargetGroups[].[TargetGroupArn,Weight]' --output text
 
 step "Stopping the sandbox"

@@ -39,6 +39,18 @@ func builtinInstanceTypes() map[string]*InstanceType {
 				MaxENIs: r.enis, IPv4PerENI: r.ip, Hypervisor: "nitro", Arch: "x86_64"}
 		}
 	}
+	// Graviton (arm64) families: a medium size with one vCPU, no 24xlarge.
+	graviton := []row{
+		{"medium", 1, 2, 4}, {"large", 2, 3, 10}, {"xlarge", 4, 4, 15}, {"2xlarge", 8, 4, 15},
+		{"4xlarge", 16, 8, 30}, {"8xlarge", 32, 8, 30}, {"12xlarge", 48, 8, 30}, {"16xlarge", 64, 15, 50},
+	}
+	for fam, memPerVCPU := range map[string]int{"m6g": 4096, "m7g": 4096, "c6g": 2048, "c7g": 2048, "r6g": 8192, "r7g": 8192} {
+		for _, r := range graviton {
+			name := fam + "." + r.size
+			out[name] = &InstanceType{Name: name, VCPUs: r.vcpus, MemoryMiB: r.vcpus * memPerVCPU,
+				MaxENIs: r.enis, IPv4PerENI: r.ip, Hypervisor: "nitro", Arch: "arm64"}
+		}
+	}
 	for _, r := range []struct {
 		size            string
 		vcpus, mem      int
