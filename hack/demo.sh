@@ -46,7 +46,8 @@ aws() { "$awsbin" --endpoint-url "http://$addr" "$@"; }
 lb=$(aws elbv2 describe-load-balancers --names demo-alb --query 'LoadBalancers[0].LoadBalancerArn' --output text)
 listener=$(aws elbv2 describe-listeners --load-balancer-arn "$lb" --query 'Listeners[0].ListenerArn' --output text)
 aws elbv2 describe-rules --listener-arn "$listener" \
-  --query 'Rules[?Priority==`10`].Actions[0].ForwardConfig.TargetGroups[].[TargetGroupArn,Weight]' --output text
+  --query "Rules[?Priority=='10'].Actions[0].ForwardConfig.TargetGroups[].[TargetGroupArn,Weight]" --output text | tee "$work/rules.txt"
+grep -q 'targetgroup/demo-blue-web/.*100' "$work/rules.txt" || { echo "demo: the web rule does not send 100% to blue"; exit 1; }
 
 step "Stopping the sandbox"
 kill -INT "$pid"; wait "$pid" || true

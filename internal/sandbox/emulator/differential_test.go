@@ -24,9 +24,6 @@ import (
 // ELBv2 questions, and compares the answers field by field after mapping
 // each side's IDs to the resources' names.
 
-// diffAccount is the account moto always answers as.
-const diffAccount = "123456789012"
-
 const diffRegion = "us-east-1"
 
 // The world: a VPC with four subnets in two AZs, a hand-made ENI with two

@@ -77,15 +77,6 @@ func (c ec2CLI) fail(t *testing.T, env *sandboxtest.Env, args ...string) string 
 	return stderr
 }
 
-func apiErrorCode(t *testing.T, err error) string {
-	t.Helper()
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		t.Fatalf("error %v is not an API error", err)
-	}
-	return ae.ErrorCode()
-}
-
 func wantAPIError(t *testing.T, err error, code, msgPart string) {
 	t.Helper()
 	if err == nil {

@@ -51,7 +51,6 @@ type elbDemo struct {
 	c                                *elbv2.Client
 	lb, listener, web, defaultRule   string
 	blue, green                      string
-	cliV2, cliV1                     []string
 	ctx                              context.Context
 	lbName, blueName, greenName, vpc string
 }
