@@ -340,20 +340,7 @@ func (w *World) buildLoadBalancing(s *scenario.Scenario, now time.Time) error {
 
 // recordWeights appends the rule's current forward weights to its history.
 func (w *World) recordWeights(r *Rule, now time.Time) {
-	weights := map[string]int{}
-	for _, a := range r.Actions {
-		if a.Type != "forward" {
-			continue
-		}
-		if a.Forward != nil {
-			for _, t := range a.Forward.TargetGroups {
-				weights[t.ARN] += t.Weight
-			}
-		} else if a.TargetGroupARN != "" {
-			weights[a.TargetGroupARN] = 1
-		}
-	}
-	r.History = append(r.History, WeightChange{At: now, Weights: weights})
+	r.History = append(r.History, WeightChange{At: now, Weights: forwardWeights(r)})
 }
 
 // podIPs returns up to n secondary addresses of a cluster's nodes, spread
