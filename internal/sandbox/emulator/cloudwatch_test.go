@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,29 +26,11 @@ import (
 	"github.com/eksbg/eksbg/internal/sandbox/sandboxtest"
 )
 
-// cwClock is a fake clock the tests move by hand.
-type cwClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *cwClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *cwClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // cwDemo is the demo world on a fake clock, with the dimensions of its
 // load balancer and target groups and the ARN of its "web" rule.
 type cwDemo struct {
 	env               *sandboxtest.Env
-	clock             *cwClock
+	clock             *sandboxtest.Clock
 	t0                time.Time
 	cw                *cloudwatch.Client
 	lb, blue, green   string // dimension values
@@ -60,7 +41,7 @@ type cwDemo struct {
 func startCWDemo(t *testing.T) *cwDemo {
 	t.Helper()
 	t0 := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
-	clock := &cwClock{t: t0}
+	clock := sandboxtest.NewClock(t0)
 	env := sandboxtest.StartScenario(t, "demo", sandboxtest.WithClock(clock.Now))
 	d := &cwDemo{env: env, clock: clock, t0: t0, cw: cloudwatch.NewFromConfig(env.AWS)}
 	env.Server.View(func(w *emulator.World) {

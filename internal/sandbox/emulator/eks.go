@@ -162,6 +162,16 @@ func (c *call) eksMaxResults() (*int, *wire.APIError) {
 	return &n, nil
 }
 
+// eksQueryPage cuts a page for the GET operations, which take maxResults
+// and nextToken in the query string.
+func (c *call) eksQueryPage(op string, total int) (start, end int, next string, aerr *wire.APIError) {
+	maxResults, aerr := c.eksMaxResults()
+	if aerr != nil {
+		return 0, 0, "", aerr
+	}
+	return eksPage(op, total, c.eksQuery().Get("nextToken"), maxResults)
+}
+
 // eksPage cuts a page as EKS's paginated operations do: maxResults 1 to 100
 // (default 100), an opaque nextToken, and InvalidParameterException for
 // either out of range or forged.

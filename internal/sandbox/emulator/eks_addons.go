@@ -187,12 +187,8 @@ func (s *Server) registerEKSAddons() {
 		if aerr != nil {
 			return nil, aerr
 		}
-		maxResults, aerr := c.eksMaxResults()
-		if aerr != nil {
-			return nil, aerr
-		}
 		names := sortedKeys(cl.Addons)
-		start, end, next, aerr := eksPage("ListAddons/"+cl.Name, len(names), c.eksQuery().Get("nextToken"), maxResults)
+		start, end, next, aerr := c.eksQueryPage("ListAddons/"+cl.Name, len(names))
 		if aerr != nil {
 			return nil, aerr
 		}
@@ -289,10 +285,6 @@ func (s *Server) registerEKSAddons() {
 	// https://docs.aws.amazon.com/eks/latest/APIReference/API_DescribeAddonVersions.html
 	s.register(wire.ServiceEKS, "DescribeAddonVersions", func(c *call) (any, *wire.APIError) {
 		q := c.eksQuery()
-		maxResults, aerr := c.eksMaxResults()
-		if aerr != nil {
-			return nil, aerr
-		}
 		type compat struct {
 			ClusterVersion   string   `json:"clusterVersion"`
 			PlatformVersions []string `json:"platformVersions"`
@@ -365,7 +357,7 @@ func (s *Server) registerEKSAddons() {
 			}
 		}
 		sort.SliceStable(rows, func(i, j int) bool { return rows[i].AddonName < rows[j].AddonName })
-		start, end, next, aerr := eksPage("DescribeAddonVersions", len(rows), q.Get("nextToken"), maxResults)
+		start, end, next, aerr := c.eksQueryPage("DescribeAddonVersions", len(rows))
 		if aerr != nil {
 			return nil, aerr
 		}

@@ -168,12 +168,8 @@ func (s *Server) registerEKSClusters() {
 		if inc := q.Get("include"); inc != "" && inc != "all" {
 			return nil, eksInvalidParameter("include must be 'all' in lowercase.")
 		}
-		maxResults, aerr := c.eksMaxResults()
-		if aerr != nil {
-			return nil, aerr
-		}
 		names := sortedKeys(c.w.Clusters)
-		start, end, next, aerr := eksPage("ListClusters", len(names), q.Get("nextToken"), maxResults)
+		start, end, next, aerr := c.eksQueryPage("ListClusters", len(names))
 		if aerr != nil {
 			return nil, aerr
 		}

@@ -147,12 +147,8 @@ func (s *Server) registerEKSNodegroups() {
 		if aerr != nil {
 			return nil, aerr
 		}
-		maxResults, aerr := c.eksMaxResults()
-		if aerr != nil {
-			return nil, aerr
-		}
 		names := sortedKeys(cl.Nodegroups)
-		start, end, next, aerr := eksPage("ListNodegroups/"+cl.Name, len(names), c.eksQuery().Get("nextToken"), maxResults)
+		start, end, next, aerr := c.eksQueryPage("ListNodegroups/"+cl.Name, len(names))
 		if aerr != nil {
 			return nil, aerr
 		}

@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -62,43 +61,16 @@ var (
 // and 1.28 and 1.29 in extended support.
 var eksStart = time.Date(2025, time.June, 1, 12, 0, 0, 0, time.UTC)
 
-// eksClock is a fake clock; with a step set, every reading moves it on, so
-// an SDK waiter polling the emulator sees time pass.
-type eksClock struct {
-	mu   sync.Mutex
-	t    time.Time
-	step time.Duration
-}
-
-func (c *eksClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(c.step)
-	return c.t
-}
-
-func (c *eksClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func (c *eksClock) SetStep(d time.Duration) {
-	c.mu.Lock()
-	c.step = d
-	c.mu.Unlock()
-}
-
 type eksEnv struct {
 	*sandboxtest.Env
-	clock *eksClock
+	clock *sandboxtest.Clock
 	eks   *eks.Client
 	ec2   *ec2.Client
 }
 
 func startEKS(t *testing.T) *eksEnv {
 	t.Helper()
-	clock := &eksClock{t: eksStart}
+	clock := sandboxtest.NewClock(eksStart)
 	env := sandboxtest.StartYAML(t, eksScenario, sandboxtest.WithClock(clock.Now))
 	return &eksEnv{Env: env, clock: clock, eks: eks.NewFromConfig(env.AWS), ec2: ec2.NewFromConfig(env.AWS)}
 }

@@ -105,10 +105,6 @@ func eksVersionOf(minor int) string { return "1." + strconv.Itoa(minor) }
 func (s *Server) registerEKSVersions() {
 	s.register(wire.ServiceEKS, "DescribeClusterVersions", func(c *call) (any, *wire.APIError) {
 		q := c.eksQuery()
-		maxResults, aerr := c.eksMaxResults()
-		if aerr != nil {
-			return nil, aerr
-		}
 		boolParam := func(name string) (bool, *wire.APIError) {
 			v := q.Get(name)
 			if v == "" {
@@ -183,7 +179,7 @@ func (s *Server) registerEKSVersions() {
 				Status:                   strings.ToLower(strings.ReplaceAll(st, "_", "-")), VersionStatus: st,
 				KubernetesPatchVersion: v.Patch})
 		}
-		start, end, next, aerr := eksPage("DescribeClusterVersions", len(rows), q.Get("nextToken"), maxResults)
+		start, end, next, aerr := c.eksQueryPage("DescribeClusterVersions", len(rows))
 		if aerr != nil {
 			return nil, aerr
 		}

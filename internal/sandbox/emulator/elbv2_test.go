@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,28 +25,10 @@ import (
 // demo-green-web, and six demo-blue pod addresses registered in
 // demo-blue-web.
 
-// elbClock is a fake clock the tests move by hand.
-type elbClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *elbClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *elbClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // elbDemo is the demo world on a fake clock with the ARNs the tests use.
 type elbDemo struct {
 	env                              *sandboxtest.Env
-	clock                            *elbClock
+	clock                            *sandboxtest.Clock
 	c                                *elbv2.Client
 	lb, listener, web, defaultRule   string
 	blue, green                      string
@@ -69,7 +50,7 @@ func cliName(cli []string) string {
 
 func startELBDemo(t *testing.T) *elbDemo {
 	t.Helper()
-	clock := &elbClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clock := sandboxtest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	env := sandboxtest.StartScenario(t, "demo", sandboxtest.WithClock(clock.Now))
 	d := &elbDemo{env: env, clock: clock, c: elbv2.NewFromConfig(env.AWS), ctx: context.Background(),
 		lbName: "demo-alb", blueName: "demo-blue-web", greenName: "demo-green-web", vpc: elbDemoVPC}
