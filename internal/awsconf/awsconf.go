@@ -38,6 +38,7 @@ func Load(ctx context.Context, o Options) (aws.Config, error) {
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("loading AWS configuration: %w", err)
 	}
+	WholeBodies(&cfg)
 	if cfg.Region == "" {
 		return aws.Config{}, fmt.Errorf("no AWS region: set AWS_REGION, or region in the environment of eksbg.yaml")
 	}

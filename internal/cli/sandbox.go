@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/spf13/cobra"
 
+	"github.com/eksbg/eksbg/internal/awsconf"
 	"github.com/eksbg/eksbg/internal/output"
 	"github.com/eksbg/eksbg/internal/sandbox"
 	"github.com/eksbg/eksbg/internal/sandbox/emulator"
@@ -139,6 +140,7 @@ func runSandboxStatus(f *Factory, o *SandboxStatusOptions) error {
 		return fmt.Errorf("loading AWS configuration: %w", err)
 	}
 	cfg.BaseEndpoint = aws.String(url)
+	awsconf.WholeBodies(&cfg)
 	inv, err := sandbox.Inspect(ctx, cfg)
 	if err != nil {
 		return err

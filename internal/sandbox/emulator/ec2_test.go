@@ -1,12 +1,10 @@
 package emulator_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -1282,34 +1280,9 @@ func BenchmarkDescribeNetworkInterfacesBySubnet(b *testing.B) {
 	})
 }
 
-// bufferedBodies hands the transport an in-memory copy of each request
-// body. On loopback the emulator can answer before net/http's write loop
-// has finished with the body; the SDK then closes the body, the write loop
-// fails and closes the connection under the response being read
-// ("use of closed network connection"), and the SDK retries after a
-// backoff of up to seconds, which would swamp the figures. An in-memory
-// body is written whole before the server can answer.
-type bufferedBodies struct{ next http.RoundTripper }
-
-func (t bufferedBodies) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body == nil {
-		return t.next.RoundTrip(r)
-	}
-	data, err := io.ReadAll(r.Body)
-	r.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	r = r.Clone(r.Context())
-	r.Body = io.NopCloser(bytes.NewReader(data))
-	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
-	return t.next.RoundTrip(r)
-}
-
 func benchENIsBySubnet(b *testing.B, env *sandboxtest.Env, subnets []string) {
 	ctx := context.Background()
 	client := ec2.NewFromConfig(env.AWS, func(o *ec2.Options) {
-		o.HTTPClient = &http.Client{Transport: bufferedBodies{http.DefaultTransport.(*http.Transport).Clone()}}
 		o.RetryMaxAttempts = 1 // a retry would hide a failure in the figures
 	})
 	batch := func(start, n int) []string {

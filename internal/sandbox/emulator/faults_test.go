@@ -90,8 +90,8 @@ func TestThrottlingWorkload(t *testing.T) {
 	if int64(total) != attempts.Load() {
 		t.Fatalf("server counted %d calls, the clients made %d attempts", total, attempts.Load())
 	}
-	if total < n+throttled {
-		t.Fatalf("counter: %d calls, %d throttled; want at least %d + throttled", total, throttled, n)
+	if total != n+throttled {
+		t.Fatalf("counter: %d calls, %d throttled; want %d + throttled (a retry that was not a throttle?)", total, throttled, n)
 	}
 	// 20% of attempts are throttled: throttled/total near 0.2
 	if r := float64(throttled) / float64(total); r < 0.15 || r > 0.25 {
@@ -114,6 +114,19 @@ func TestThrottlingWorkload(t *testing.T) {
 	}
 	if got.Total != total {
 		t.Fatalf("/_sandbox/calls total %d, want %d", got.Total, total)
+	}
+}
+
+// TestNoLostResponsesOnLoopback guards awsconf.WholeBodies: without it,
+// about one in ten calls with a body of some size lost its response on
+// loopback and was retried (see its comment).
+func TestNoLostResponsesOnLoopback(t *testing.T) {
+	env := sandboxtest.StartScenario(t, "demo")
+	c := ec2.NewFromConfig(env.AWS, func(o *ec2.Options) { o.RetryMaxAttempts = 1 })
+	for i := 0; i < 300; i++ {
+		if _, err := c.DescribeNetworkInterfaces(context.Background(), &ec2.DescribeNetworkInterfacesInput{}); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/eksbg/eksbg/internal/awsconf"
 	"github.com/eksbg/eksbg/internal/sandbox/emulator"
 	"github.com/eksbg/eksbg/internal/sandbox/scenario"
 	"github.com/eksbg/eksbg/internal/sandbox/scenarios"
@@ -70,6 +71,7 @@ func Start(t testing.TB, s *scenario.Scenario, opts ...Option) *Env {
 	if err != nil {
 		t.Fatalf("loading SDK config: %v", err)
 	}
+	awsconf.WholeBodies(&cfg)
 	return &Env{URL: hs.URL, Server: srv, AWS: cfg, Account: s.Account, Region: s.Region, dir: t.TempDir()}
 }
 
