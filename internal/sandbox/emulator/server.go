@@ -325,14 +325,13 @@ func matchFault(faults []scenario.Fault, service, op string) (scenario.Fault, bo
 }
 
 func (s *Server) injectFaults(ctx context.Context, req *wire.Request, st *OpStats) *wire.APIError {
+	s.count(st, func(o *OpStats) { o.Calls++ })
 	s.mu.Lock()
 	f, ok := matchFault(s.world.Faults, req.Service, req.Operation)
 	s.mu.Unlock()
 	if !ok {
-		s.count(st, func(o *OpStats) { o.Calls++ })
 		return nil
 	}
-	s.count(st, func(o *OpStats) { o.Calls++ })
 	if f.LatencyMs > 0 {
 		t := time.NewTimer(time.Duration(f.LatencyMs * float64(time.Millisecond)))
 		select {

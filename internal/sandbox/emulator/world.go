@@ -144,7 +144,7 @@ type Cluster struct {
 	ControlPlaneENIs []string              `json:"controlPlaneEnis,omitempty"`
 	Nodegroups       map[string]*Nodegroup `json:"nodegroups"`
 	Addons           map[string]*Addon     `json:"addons"`
-	// UpdateID counter for nodegroup and cluster updates.
+	// Updates are the cluster's update records (UpdateNodegroupConfig), by ID.
 	Updates map[string]*Update `json:"updates,omitempty"`
 }
 
