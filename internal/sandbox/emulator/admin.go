@@ -143,7 +143,7 @@ func (s *Server) updateTraffic(in TrafficUpdate) error {
 				err = fmt.Errorf("rule %s: requests per second must not be negative", name)
 				return
 			}
-			w.Traffic.RuleRPS[arn] = rps
+			w.Traffic.RuleRPS[arn] = append(w.Traffic.RuleRPS[arn], RPSChange{At: now, RPS: rps})
 		}
 		for name, ct := range in.Clusters {
 			w.Traffic.Clusters[name] = append(w.Traffic.Clusters[name], ClusterTrafficChange{At: now, ClusterTraffic: ct})
@@ -173,7 +173,11 @@ func (s *Server) currentTraffic() TrafficUpdate {
 			out.Clusters[name] = h[len(h)-1].ClusterTraffic
 		}
 	}
-	for arn, rps := range s.world.Traffic.RuleRPS {
+	for arn, h := range s.world.Traffic.RuleRPS {
+		if len(h) == 0 {
+			continue
+		}
+		rps := h[len(h)-1].RPS
 		key := arn
 		if r, ok := s.world.Rules[arn]; ok && r.Tags["Name"] != "" {
 			key = r.Tags["Name"]

@@ -31,7 +31,7 @@ func NewWorld(s *scenario.Scenario, now time.Time) (*World, error) {
 		Instances: map[string]*Instance{}, Clusters: map[string]*Cluster{},
 		LoadBalancers: map[string]*LoadBalancer{}, Listeners: map[string]*Listener{}, Rules: map[string]*Rule{},
 		TargetGroups: map[string]*TargetGroup{}, Quotas: map[string]float64{},
-		Traffic: Traffic{RuleRPS: map[string]float64{}, Clusters: map[string][]ClusterTrafficChange{}},
+		Traffic: Traffic{RuleRPS: map[string][]RPSChange{}, Clusters: map[string][]ClusterTrafficChange{}},
 		Faults:  s.Faults,
 	}
 	if len(w.Credentials) == 0 {
@@ -309,7 +309,7 @@ func (w *World) buildLoadBalancing(s *scenario.Scenario, now time.Time) error {
 				w.Rules[r.ARN] = r
 				w.recordWeights(r, now)
 				if rps, ok := s.Traffic.Rules[sr.Name]; ok {
-					w.Traffic.RuleRPS[r.ARN] = rps
+					w.Traffic.RuleRPS[r.ARN] = []RPSChange{{At: now, RPS: rps}}
 				}
 			}
 			for _, a := range l.DefaultActions {

@@ -497,7 +497,7 @@ var albMetrics = map[string]albMetric{
 type flow struct {
 	rule    *Rule
 	tg      *TargetGroup
-	rps     float64
+	rps     []RPSChange    // the rule's requests per second over time
 	weights []WeightChange // the rule's forward weights over time
 	traffic []ClusterTrafficChange
 }
@@ -676,15 +676,16 @@ type agg struct {
 var z99 = math.Sqrt2 * math.Erfinv(0.98)
 
 // integrate adds up the requests of the flows over [a, e), piecewise over
-// the rules' weight history and the clusters' traffic history: requests =
+// the rules' weight and request-rate history and the clusters' traffic history: requests =
 // Σ RPS × weight / total weight of the rule's forward action × seconds,
 // 5xx = requests × the cluster's error rate in force at each instant.
 func integrate(flows []flow, a, e time.Time) agg {
 	var g agg
 	for _, f := range flows {
-		if f.rps <= 0 {
+		if len(f.rps) == 0 {
 			continue
 		}
+		ri := sort.Search(len(f.rps), func(i int) bool { return f.rps[i].At.After(a) }) - 1
 		wi := sort.Search(len(f.weights), func(i int) bool { return f.weights[i].At.After(a) }) - 1
 		ci := sort.Search(len(f.traffic), func(i int) bool { return f.traffic[i].At.After(a) }) - 1
 		for t := a; t.Before(e); {
@@ -695,13 +696,16 @@ func integrate(flows []flow, a, e time.Time) agg {
 			if ci+1 < len(f.traffic) && f.traffic[ci+1].At.Before(next) {
 				next = f.traffic[ci+1].At
 			}
-			if wi >= 0 { // before its first weights the rule did not exist
+			if ri+1 < len(f.rps) && f.rps[ri+1].At.Before(next) {
+				next = f.rps[ri+1].At
+			}
+			if wi >= 0 && ri >= 0 { // before its first weights the rule did not exist
 				frac := share(f.weights[wi].Weights, f.tg.ARN)
 				ct := defaultClusterTraffic
 				if ci >= 0 {
 					ct = f.traffic[ci].ClusterTraffic
 				}
-				if n := f.rps * frac * next.Sub(t).Seconds(); n > 0 {
+				if n := f.rps[ri].RPS * frac * next.Sub(t).Seconds(); n > 0 {
 					g.add(n, ct)
 				}
 			}
@@ -711,6 +715,9 @@ func integrate(flows []flow, a, e time.Time) agg {
 			}
 			for ci+1 < len(f.traffic) && !f.traffic[ci+1].At.After(t) {
 				ci++
+			}
+			for ri+1 < len(f.rps) && !f.rps[ri+1].At.After(t) {
+				ri++
 			}
 		}
 	}

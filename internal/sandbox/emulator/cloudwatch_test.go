@@ -540,3 +540,19 @@ func TestCloudWatchJSON10(t *testing.T) {
 		t.Fatalf("%s", b)
 	}
 }
+
+// TestCloudWatchRequestRateChange: a rule's request rate changed through
+// the admin API applies from that instant on; earlier buckets keep the old rate.
+func TestCloudWatchRequestRateChange(t *testing.T) {
+	d := startCWDemo(t)
+	t0 := d.t0
+	putTraffic(t, d.env.URL, `{"rules":{"web":50}}`)
+	d.clock.Advance(10 * time.Minute)
+	res := d.get(t, t0.Add(-5*time.Minute), t0.Add(10*time.Minute),
+		d.query("blue", "RequestCount", d.blue, "Sum", 300))
+	checkSeries(t, "blue", points(res["blue"]), []point{
+		{t0.Add(-5 * time.Minute), 200 * 300}, // before the change
+		{t0, 50 * 300},
+		{t0.Add(5 * time.Minute), 50 * 300},
+	})
+}

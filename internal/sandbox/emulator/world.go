@@ -347,10 +347,16 @@ type Target struct {
 
 // Traffic is the model behind CloudWatch metrics, with its history.
 type Traffic struct {
-	// RuleRPS maps a rule ARN to requests per second.
-	RuleRPS map[string]float64 `json:"ruleRps"`
+	// RuleRPS maps a rule ARN to its requests per second over time.
+	RuleRPS map[string][]RPSChange `json:"ruleRps"`
 	// Clusters maps a cluster name to how its pods answer, with history.
 	Clusters map[string][]ClusterTrafficChange `json:"clusters"`
+}
+
+// RPSChange records a rule's requests per second from a time on.
+type RPSChange struct {
+	At  time.Time `json:"at"`
+	RPS float64   `json:"rps"`
 }
 
 // ClusterTrafficChange records how a cluster's pods answered from a time on.
