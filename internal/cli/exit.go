@@ -30,8 +30,18 @@ func exitCode(err error) int {
 	case errors.As(err, &f):
 		return ExitFindings
 	}
+	var s *silentExit
+	if errors.As(err, &s) {
+		return s.code
+	}
 	return ExitError
 }
+
+// silentExit ends the process with a code after the command has printed
+// its own error (the sandbox's eksctl prints eksctl's).
+type silentExit struct{ code int }
+
+func (e *silentExit) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 // usageError marks flag and argument mistakes, for which the command's
 // usage line is shown.

@@ -107,7 +107,11 @@ account, run it against the local sandbox: see 'eksbg sandbox --help'.`,
 		},
 	}
 	pf := root.PersistentFlags()
-	pf.StringVar(&f.Globals.ConfigPath, "config", "./eksbg.yaml", "project config file")
+	defConfig := "./eksbg.yaml"
+	if p := f.Getenv("EKSBG_CONFIG"); p != "" {
+		defConfig = p // the sandbox workspace's env file sets it
+	}
+	pf.StringVar(&f.Globals.ConfigPath, "config", defConfig, "project config file (default from $EKSBG_CONFIG)")
 	pf.StringVar(&f.Globals.Env, "env", "", "environment of the project config to act on")
 	pf.StringVarP(&f.Globals.Output, "output", "o", "table", "output format of tabular results: table, json, yaml, markdown")
 	pf.BoolVar(&f.Globals.NoColor, "no-color", false, "disable colour (also honoured: NO_COLOR)")
@@ -131,8 +135,9 @@ func Main(ctx context.Context, args []string, io IO) int {
 	if err != nil {
 		var fe *FindingsError
 		var ue usageError
+		var se *silentExit
 		switch {
-		case errors.As(err, &fe):
+		case errors.As(err, &fe), errors.As(err, &se):
 			// the command printed its report
 		case errors.As(err, &ue):
 			fmt.Fprintf(io.ErrOut, "Error: %v\nRun '%s --help' for usage.\n", err, commandPath(root, args))

@@ -36,6 +36,7 @@ file (docs/sandbox.md).`,
 	}
 	cmd.AddCommand(NewCmdSandboxServe(f, nil))
 	cmd.AddCommand(NewCmdSandboxStatus(f, nil))
+	cmd.AddCommand(NewCmdSandboxEksctl(f))
 	return cmd
 }
 
