@@ -15,6 +15,7 @@ import (
 	"github.com/eksbg/eksbg/internal/sandbox/sandboxtest"
 	"github.com/eksbg/eksbg/internal/sandbox/scenario"
 	"github.com/eksbg/eksbg/internal/sandbox/scenarios"
+	"github.com/eksbg/eksbg/internal/testenv"
 )
 
 // TestMain lets the test binary play eksbg: with EKSBG_TEST_AS_EKSBG set it
@@ -24,16 +25,6 @@ func TestMain(m *testing.M) {
 		os.Exit(Main(context.Background(), os.Args[1:], StdIO()))
 	}
 	os.Exit(m.Run())
-}
-
-func repoShared(t *testing.T) string {
-	t.Helper()
-	wd, _ := os.Getwd()
-	p := filepath.Join(wd, "..", "..", "..", "shared", "eksctl", "schema.json")
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("eksctl's schema is expected at ../shared/eksctl beside the checkout: %v", err)
-	}
-	return p
 }
 
 // TestEksctlRunnerDrivesSandboxEksctl is the integration of eksbg's eksctl
@@ -59,7 +50,7 @@ func TestEksctlRunnerDrivesSandboxEksctl(t *testing.T) {
 	}
 	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 	for k, v := range map[string]string{
-		"EKSBG_TEST_AS_EKSBG": "1", EksctlSchemaEnv: repoShared(t),
+		"EKSBG_TEST_AS_EKSBG": "1", EksctlSchemaEnv: testenv.EksctlSchemaPath(t),
 		"AWS_ENDPOINT_URL": env.URL, "AWS_REGION": env.Region,
 		"AWS_ACCESS_KEY_ID": emulator.DefaultCredential.AccessKeyID, "AWS_SECRET_ACCESS_KEY": emulator.DefaultCredential.SecretAccessKey,
 		"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",

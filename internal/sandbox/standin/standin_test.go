@@ -18,43 +18,12 @@ import (
 
 	"github.com/eksbg/eksbg/clusters"
 	"github.com/eksbg/eksbg/internal/sandbox/sandboxtest"
+	"github.com/eksbg/eksbg/internal/testenv"
 )
-
-// sharedEksctl is eksctl's published schema and examples, which CI keeps
-// at ../shared/eksctl beside the checkout.
-func sharedEksctl(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's directory")
-		}
-		dir = parent
-	}
-	p := filepath.Join(filepath.Dir(dir), "shared", "eksctl")
-	if _, err := os.Stat(filepath.Join(p, "schema.json")); err != nil {
-		t.Fatalf("eksctl's schema is expected at %s (../shared/eksctl beside the checkout): %v", p, err)
-	}
-	return p
-}
 
 func validator(t *testing.T) (func(string, []byte) error, []byte) {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(sharedEksctl(t), "schema.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := clusters.CompileSchema(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, data := testenv.EksctlSchema(t)
 	return func(file string, b []byte) error {
 		c, err := clusters.Parse(file, b)
 		if err != nil {
@@ -98,7 +67,7 @@ func TestExamplesAgreeWithEksctl(t *testing.T) {
 		"05-advanced-nodegroups.yaml":                            "overrideBootstrapCommand is required",
 		"12-gitops-toolkit.yaml":                                 "flux binary is required",
 	}
-	files, err := filepath.Glob(filepath.Join(sharedEksctl(t), "examples", "*.yaml"))
+	files, err := filepath.Glob(filepath.Join(testenv.SharedEksctl(t), "examples", "*.yaml"))
 	if err != nil || len(files) != 49 {
 		t.Fatalf("want the 49 published examples, found %d (%v)", len(files), err)
 	}
