@@ -13,7 +13,7 @@ CACHE     := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/eksbg
 STATICCHECK_VERSION := v0.8.2
 FUZZTIME  ?= 10s
 
-.PHONY: help build test test-deps lint fuzz demo bench clean
+.PHONY: help build test test-deps kube-bins argocd-bins lint fuzz demo bench clean
 
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -24,7 +24,13 @@ build: ## build bin/eksbg with the version stamped
 test-deps: ## install what the tests need (AWS CLI v2, moto server)
 	@hack/test-deps.sh
 
-test: test-deps ## run every test, then each fuzz target briefly
+kube-bins: ## build the sandbox's etcd, Kubernetes control plane and kwok (cached)
+	@hack/kube-bins.sh >/dev/null
+
+argocd-bins: ## build the sandbox's Argo CD and get redis-server (cached)
+	@hack/argocd-bins.sh >/dev/null
+
+test: test-deps kube-bins argocd-bins ## run every test, then each fuzz target briefly
 	$(GO) test -count=1 ./...
 	@$(MAKE) --no-print-directory fuzz
 
@@ -36,7 +42,7 @@ lint: ## go vet and staticcheck
 	@test -x $(CACHE)/bin/staticcheck-$(STATICCHECK_VERSION) || { mkdir -p $(CACHE)/bin && GOBIN=$(CACHE)/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) && mv $(CACHE)/bin/staticcheck $(CACHE)/bin/staticcheck-$(STATICCHECK_VERSION); }
 	$(CACHE)/bin/staticcheck-$(STATICCHECK_VERSION) ./...
 
-demo: build ## start the sandbox and show what it serves, through eksbg
+demo: build kube-bins argocd-bins ## start the sandbox and show what it serves, through eksbg
 	@hack/demo.sh $(BIN)
 
 bench: ## run the Go benchmarks (emulator throughput and the like)

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# make demo: start the sandbox, show what it serves through eksbg itself,
-# and stop it, leaving nothing running. Each act prints what it promises and
-# the script exits non-zero if an act does not do it.
+# make demo: the sandbox up (AWS emulator and a real control plane per EKS
+# cluster), eksbg's capacity report and upgrade plan against it, kubectl
+# through an EKS token, the AWS CLI, and the sandbox down, leaving nothing
+# running. Each act prints what it promises; the script exits non-zero if an
+# act does not do it.
 set -euo pipefail
-eksbg=${1:-bin/eksbg}
+eksbg=$(cd "$(dirname "${1:-bin/eksbg}")" && pwd)/$(basename "${1:-bin/eksbg}")
+root=$(pwd)
 work=$(mktemp -d)
 addr=127.0.0.1:${EKSBG_DEMO_PORT:-4566}
-pid=""
+state="$work/state/world.json"
+ws="$work/sandbox"
 cleanup() {
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -INT "$pid"; wait "$pid" 2>/dev/null || true; fi
+  "$eksbg" sandbox down --state "$state" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -16,43 +20,62 @@ trap cleanup EXIT
 t0=$(date +%s.%N)
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 took() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "   (%.1fs)\n", b - a }'; }
+fail() { echo "demo: $*" >&2; exit 1; }
 
-step "Starting the sandbox's AWS endpoint on $addr (demo scenario)"
+step "Sandbox up: the AWS emulator on $addr and a real Kubernetes control plane behind each EKS cluster"
 s=$(date +%s.%N)
-"$eksbg" sandbox serve --addr "$addr" --state "$work/world.json" --fresh >"$work/serve.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 100); do
-  curl -fsS "http://$addr/_sandbox/health" >/dev/null 2>&1 && break
-  kill -0 "$pid" 2>/dev/null || { cat "$work/serve.log"; echo "demo: the sandbox did not start"; exit 1; }
-  sleep 0.1
-done
-curl -fsS "http://$addr/_sandbox/health" >/dev/null || { cat "$work/serve.log"; echo "demo: the sandbox does not answer"; exit 1; }
-sed -n '1,9p' "$work/serve.log"
+schema="$root/../shared/eksctl/schema.json"
+[ -f "$schema" ] || schema=""
+"$eksbg" sandbox up --addr "$addr" --state "$state" --workspace "$ws" --fresh ${schema:+--eksctl-schema "$schema"} | tee "$work/up.txt"
+grep -q 'Sandbox ready' "$work/up.txt" || fail "the sandbox did not come up"
 took "$s"
+
+# What 'source sandbox/env' sets, for the rest of the demo.
+# shellcheck disable=SC1091
+source "$ws/env"
+cd "$ws"
 
 step "What the sandbox serves, read by eksbg through the AWS APIs (eksbg sandbox status)"
+eksbg sandbox status --addr "$addr" --state "$state" | tee "$work/status.txt"
+grep -q 'control-plane  demo-blue' "$work/status.txt" || fail "no control plane for demo-blue"
+
+step "kubectl against demo-blue, authenticated by an EKS token eksbg signs (eksbg sandbox kubeconfig)"
+eksbg sandbox kubeconfig > kubeconfig
+kubectl --kubeconfig kubeconfig --context demo-blue get nodes -L topology.kubernetes.io/zone,eks.amazonaws.com/nodegroup | tee "$work/nodes.txt"
+[ "$(grep -c ' Ready ' "$work/nodes.txt")" -eq 6 ] || fail "demo-blue does not have 6 Ready nodes"
+kubectl --kubeconfig kubeconfig --context demo-blue auth whoami | tee "$work/whoami.txt"
+grep -q 'system:masters' "$work/whoami.txt" || fail "the cluster creator is not system:masters"
+
+step "Capacity for a green cluster beside blue (eksbg capacity): us-east-1c is nearly full"
 s=$(date +%s.%N)
-"$eksbg" sandbox status --addr "$addr" | tee "$work/status.txt"
-grep -q 'demo-blue' "$work/status.txt" || { echo "demo: demo-blue cluster missing"; exit 1; }
+set +e; eksbg capacity --env demo --to 1.34 | tee "$work/capacity.txt"; rc=${PIPESTATUS[0]}; set -e
+[ "$rc" -eq 0 ] || fail "eksbg capacity exited $rc, want 0 (a WARN, not a FAIL)"
+grep -q 'us-east-1c.*WARN' "$work/capacity.txt" || fail "no WARN for us-east-1c"
 took "$s"
 
-step "The same world through the AWS CLI: the demo ALB rule's weights"
-# AWS_ENDPOINT_URL is read by the SDKs and by AWS CLI v2 from 2.13; Debian's
-# 2.9 needs --endpoint-url.
-export AWS_ENDPOINT_URL="http://$addr" AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=AKIASANDBOX000000000 \
-  AWS_SECRET_ACCESS_KEY=sandbox-secret-access-key AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER=""
+step "The upgrade plan for a jump of two minor versions, 1.32 to 1.34 (eksbg plan)"
+s=$(date +%s.%N)
+set +e; eksbg plan --env demo --to 1.34 | tee "$work/plan.txt"; rc=${PIPESTATUS[0]}; set -e
+[ "$rc" -eq 0 ] || fail "eksbg plan exited $rc"
+grep -q '^  +  version: "1.34"' "$work/plan.txt" || fail "the plan's diff does not move green to 1.34"
+took "$s"
+
+step "The same world through the AWS CLI: the demo ALB rule sends everything to blue"
 awsbin=/usr/bin/aws; [ -x "$awsbin" ] || awsbin=aws
-aws() { "$awsbin" --endpoint-url "http://$addr" "$@"; }
+# Debian's AWS CLI v2 (2.9) predates AWS_ENDPOINT_URL: pass it explicitly.
+aws() { AWS_PAGER="" AWS_CONFIG_FILE=/dev/null "$awsbin" --endpoint-url "$AWS_ENDPOINT_URL" "$@"; }
 lb=$(aws elbv2 describe-load-balancers --names demo-alb --query 'LoadBalancers[0].LoadBalancerArn' --output text)
 listener=$(aws elbv2 describe-listeners --load-balancer-arn "$lb" --query 'Listeners[0].ListenerArn' --output text)
 aws elbv2 describe-rules --listener-arn "$listener" \
   --query "Rules[?Priority=='10'].Actions[0].ForwardConfig.TargetGroups[].[TargetGroupArn,Weight]" --output text | tee "$work/rules.txt"
-grep -q 'targetgroup/demo-blue-web/.*100' "$work/rules.txt" || { echo "demo: the web rule does not send 100% to blue"; exit 1; }
+grep -q 'targetgroup/demo-blue-web/.*100' "$work/rules.txt" || fail "the web rule does not send 100% to blue"
 
-step "Stopping the sandbox"
-kill -INT "$pid"; wait "$pid" || true
-if kill -0 "$pid" 2>/dev/null; then echo "demo: the sandbox is still running"; exit 1; fi
-pid=""
-if curl -fsS "http://$addr/_sandbox/health" >/dev/null 2>&1; then echo "demo: something still answers on $addr"; exit 1; fi
+step "Sandbox down"
+pids=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(" ".join(str(p) for p in [d["pid"]]+d.get("processes",[])))' "$(dirname "$state")/sandbox.json")
+eksbg sandbox down --state "$state"
+for p in $pids; do
+  if [ -r "/proc/$p/stat" ] && ! grep -q ') Z ' "/proc/$p/stat"; then fail "process $p still runs"; fi
+done
+if curl -fsS "http://$addr/_sandbox/health" >/dev/null 2>&1; then fail "something still answers on $addr"; fi
 echo "   nothing left running"
 awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "\nDemo finished in %.1fs.\n", b - a }'

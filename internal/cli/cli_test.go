@@ -107,7 +107,7 @@ func TestColor(t *testing.T) {
 
 func TestSandboxStatusWithoutSandbox(t *testing.T) {
 	_, stderr, code := run(t, "sandbox", "status", "--addr", "127.0.0.1:1")
-	if code != ExitError || !strings.Contains(stderr, "eksbg sandbox serve") {
+	if code != ExitError || !strings.Contains(stderr, "eksbg sandbox up") {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
 }

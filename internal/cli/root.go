@@ -120,6 +120,9 @@ account, run it against the local sandbox: see 'eksbg sandbox --help'.`,
 
 	root.AddCommand(NewCmdVersion(f, nil))
 	root.AddCommand(NewCmdSandbox(f))
+	root.AddCommand(NewCmdToken(f, nil))
+	root.AddCommand(NewCmdPlan(f, nil))
+	root.AddCommand(NewCmdCapacity(f, nil))
 	return root
 }
 

@@ -2,21 +2,14 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/spf13/cobra"
 
-	"github.com/eksbg/eksbg/internal/awsconf"
 	"github.com/eksbg/eksbg/internal/output"
 	"github.com/eksbg/eksbg/internal/sandbox"
-	"github.com/eksbg/eksbg/internal/sandbox/emulator"
 	"github.com/eksbg/eksbg/internal/sandbox/scenarios"
 )
 
@@ -34,7 +27,10 @@ STS), speaking their real wire protocols, so eksbg, the AWS SDKs and the AWS
 CLI talk to it with only an endpoint override. Its world comes from a scenario
 file (docs/sandbox.md).`,
 	}
+	cmd.AddCommand(NewCmdSandboxUp(f, nil))
+	cmd.AddCommand(NewCmdSandboxDown(f, nil))
 	cmd.AddCommand(NewCmdSandboxServe(f, nil))
+	cmd.AddCommand(NewCmdSandboxKubeconfig(f, nil))
 	cmd.AddCommand(NewCmdSandboxStatus(f, nil))
 	cmd.AddCommand(NewCmdSandboxEksctl(f))
 	return cmd
@@ -75,14 +71,17 @@ stopped and several eksbg processes share one world. --fresh starts over.`, stri
 	cmd.Flags().StringVar(&o.Addr, "addr", DefaultSandboxAddr, "address to listen on")
 	cmd.Flags().StringVar(&o.StatePath, "state", sandbox.DefaultStatePath(), "file that persists the world (\"\" keeps it in memory)")
 	cmd.Flags().BoolVar(&o.Fresh, "fresh", false, "discard saved state and start from the scenario")
+	cmd.Flags().BoolVar(&o.ControlPlanes, "control-planes", false, "run a real Kubernetes control plane behind every EKS cluster (as 'sandbox up' does)")
+	cmd.Flags().StringVar(&o.RuntimeFile, "runtime-file", "", "record process ids and readiness here (used by 'sandbox up' and 'down')")
 	return cmd
 }
 
 // SandboxStatusOptions are the parsed flags of `eksbg sandbox status`.
 type SandboxStatusOptions struct {
-	Ctx    context.Context
-	Addr   string
-	Format output.Format
+	Ctx       context.Context
+	Addr      string
+	StatePath string
+	Format    output.Format
 }
 
 // NewCmdSandboxStatus builds `eksbg sandbox status`.
@@ -111,6 +110,7 @@ account.`,
 		},
 	}
 	cmd.Flags().StringVar(&o.Addr, "addr", DefaultSandboxAddr, "address of the sandbox's AWS endpoint")
+	cmd.Flags().StringVar(&o.StatePath, "state", sandbox.DefaultStatePath(), "state file of the sandbox (its runtime file, listing its processes, is beside it)")
 	return cmd
 }
 
@@ -118,33 +118,16 @@ func runSandboxStatus(f *Factory, o *SandboxStatusOptions) error {
 	url := "http://" + o.Addr
 	ctx, cancel := context.WithTimeout(o.Ctx, 30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/_sandbox/health", nil)
+	cfg, err := sandbox.AWSConfig(ctx, url, f.Getenv("AWS_ACCESS_KEY_ID"), f.Getenv("AWS_SECRET_ACCESS_KEY"))
 	if err != nil {
 		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("no sandbox answers at %s: start one with 'eksbg sandbox serve' (%w)", url, err)
-	}
-	defer resp.Body.Close()
-	var health struct{ Account, Region string }
-	if err := json.NewDecoder(resp.Body).Decode(&health); err != nil || health.Region == "" {
-		return fmt.Errorf("%s answers but is not an eksbg sandbox", url)
-	}
-	id, secret := f.Getenv("AWS_ACCESS_KEY_ID"), f.Getenv("AWS_SECRET_ACCESS_KEY")
-	if id == "" {
-		id, secret = emulator.DefaultCredential.AccessKeyID, emulator.DefaultCredential.SecretAccessKey
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(health.Region), config.WithBaseEndpoint(url),
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(id, secret, "")))
-	if err != nil {
-		return fmt.Errorf("loading AWS configuration: %w", err)
-	}
-	cfg.BaseEndpoint = aws.String(url)
-	awsconf.WholeBodies(&cfg)
 	inv, err := sandbox.Inspect(ctx, cfg)
 	if err != nil {
 		return err
+	}
+	if rt, err := sandbox.ReadRuntime(sandbox.RuntimeFile(o.StatePath)); err == nil && rt != nil && rt.URL == url {
+		inv.Runtime = rt
 	}
 	return output.Write(f.IO.Out, o.Format, inv)
 }

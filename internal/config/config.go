@@ -124,6 +124,10 @@ type Cluster struct {
 	// NameTemplate gives cluster names; {color} (required) becomes blue or
 	// green and {env} the environment name. Defaults to DefaultNameTemplate.
 	NameTemplate string `yaml:"nameTemplate,omitempty"`
+	// PodsPerNode maps a node group name to the pods per node that take a
+	// VPC address (not host-network, not on a branch ENI), for the
+	// capacity check; node groups left out use the blue cluster's average.
+	PodsPerNode map[string]int `yaml:"podsPerNode,omitempty"`
 }
 
 // Traffic says how traffic moves from one color to the other.

@@ -69,7 +69,8 @@ func fullExample(t *testing.T, dir string) *Project {
 					Nodes: "private_subnet_ids", ControlPlane: "control_plane_subnet_ids",
 					Pods: "pod_subnet_ids", LoadBalancers: "public_subnet_ids"}},
 			}},
-			Cluster: Cluster{EksctlConfig: filepath.Join(dir, "clusters/prod.yaml"), NameTemplate: "prod-{color}"},
+			Cluster: Cluster{EksctlConfig: filepath.Join(dir, "clusters/prod.yaml"), NameTemplate: "prod-{color}",
+				PodsPerNode: map[string]int{"general": 30, "batch": 8}},
 			Traffic: Traffic{
 				ListenerRules: []ListenerRule{{
 					ARN: prodLB + "listener-rule/app/prod-web/6d0ecf831eec9f09/a0c6e51f7b8e36f6/3b5e1d3c9a2f4e71",
@@ -238,7 +239,7 @@ func TestParseErrors(t *testing.T) {
 		want     []string
 	}{
 		{"unknown key", "    cluster: {eksctlConfig: cluster.yaml}", "    cluster: {eksctlConfig: cluster.yaml, name: x}", []string{
-			`eksbg.yaml:8:43: environments[0].cluster.name: unknown field "name" (expected one of: eksctlConfig, nameTemplate)`}},
+			`eksbg.yaml:8:43: environments[0].cluster.name: unknown field "name" (expected one of: eksctlConfig, nameTemplate, podsPerNode)`}},
 		{"wrong type", "aws: {region: eu-west-1,", "aws: {region: [eu-west-1],", []string{
 			`eksbg.yaml:5:19: environments[0].aws.region: expected string, got sequence`}},
 		{"apiVersion and kind", "apiVersion: eksbg.io/v1alpha1\nkind: Project\n", "apiVersion: eksbg.io/v1\n", []string{
@@ -264,6 +265,8 @@ func TestParseErrors(t *testing.T) {
 			`eksbg.yaml:7:75: environments[0].network.terraform.outputs.subnetIds.nodes: required: the name of a Terraform output holding the node subnet IDs`}},
 		{"name template without color", "{eksctlConfig: cluster.yaml}", "{eksctlConfig: cluster.yaml, nameTemplate: dev-a}", []string{
 			`eksbg.yaml:8:57: environments[0].cluster.nameTemplate: expected a template containing {color}, such as "dev-{color}", got "dev-a"`}},
+		{"pods per node", "{eksctlConfig: cluster.yaml}", "{eksctlConfig: cluster.yaml, podsPerNode: {general: 0, ok: 3}}", []string{
+			`eksbg.yaml:8:66: environments[0].cluster.podsPerNode.general: expected at least 1 pod per node, got 0`}},
 		{"name template placeholder", "{eksctlConfig: cluster.yaml}", "{eksctlConfig: cluster.yaml, nameTemplate: '{region}-{color}'}", []string{
 			`eksbg.yaml:8:57: environments[0].cluster.nameTemplate: expected only the placeholders {env} and {color}, got "{region}-{color}"`}},
 		{"name template result", "{eksctlConfig: cluster.yaml}", "{eksctlConfig: cluster.yaml, nameTemplate: 'dev {color}'}", []string{

@@ -138,6 +138,20 @@ func (v *validator) env(path string, e *Environment) envValid {
 		e.Cluster.NameTemplate = DefaultNameTemplate
 	}
 	templateOK = v.nameTemplate(path+".cluster.nameTemplate", e, nameOK)
+	ngs := make([]string, 0, len(e.Cluster.PodsPerNode))
+	for ng := range e.Cluster.PodsPerNode {
+		ngs = append(ngs, ng)
+	}
+	slices.Sort(ngs)
+	for _, ng := range ngs {
+		p := yamlstrict.JoinKey(path+".cluster.podsPerNode", ng)
+		switch n := e.Cluster.PodsPerNode[ng]; {
+		case ng == "":
+			v.errorf(p, "expected a node group name, got an empty key")
+		case n < 1:
+			v.errorf(p, "expected at least 1 pod per node, got %d", n)
+		}
+	}
 	if section("traffic", "the ALB listener rules to shift (traffic.listenerRules)") {
 		v.traffic(path+".traffic", e, regionOK, accountOK)
 	}

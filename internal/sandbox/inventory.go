@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -24,6 +25,9 @@ type Inventory struct {
 	Subnets  []InventorySubnet  `json:"subnets"`
 	Clusters []InventoryCluster `json:"clusters"`
 	Rules    []InventoryRule    `json:"rules"`
+	// Runtime is the running sandbox's processes, when it was started by
+	// 'sandbox up' (nil for a bare 'sandbox serve' or a real account).
+	Runtime *Runtime `json:"runtime,omitempty"`
 }
 
 // InventorySubnet is a subnet and its free addresses.
@@ -66,6 +70,19 @@ func (i *Inventory) Header() []string { return []string{"KIND", "NAME", "DETAIL"
 // Rows implements output.Tabular.
 func (i *Inventory) Rows() [][]string {
 	rows := [][]string{{"account", i.Account, i.Region + " " + i.Endpoint}}
+	if rt := i.Runtime; rt != nil {
+		state := "ready"
+		if !rt.Ready {
+			state = "starting"
+		}
+		if rt.Error != "" {
+			state = "failed: " + rt.Error
+		}
+		rows = append(rows, []string{"sandbox", fmt.Sprintf("pid %d", rt.PID), fmt.Sprintf("%s since %s, %d processes", state, rt.StartedAt.Format(time.RFC3339), len(rt.Processes))})
+		for _, c := range rt.Clusters {
+			rows = append(rows, []string{"control-plane", c.Name, c.Endpoint})
+		}
+	}
 	for _, s := range i.Subnets {
 		name := s.ID
 		if s.Name != "" {

@@ -12,8 +12,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/eksbg/eksbg/internal/sandbox/emulator"
+	"github.com/eksbg/eksbg/internal/sandbox/kube"
 	"github.com/eksbg/eksbg/internal/sandbox/scenario"
 	"github.com/eksbg/eksbg/internal/sandbox/scenarios"
 )
@@ -30,8 +32,15 @@ type ServeOptions struct {
 	Fresh  bool
 	Out    io.Writer
 	Logger *slog.Logger
-	// Ready, when set, receives the endpoint URL once the server listens.
+	// Ready, when set, receives the endpoint URL once the server listens
+	// (and, with ControlPlanes, once every control plane is ready).
 	Ready func(url string)
+	// ControlPlanes runs a real Kubernetes control plane behind every EKS
+	// cluster (package kube), as `sandbox up` does.
+	ControlPlanes bool
+	// RuntimeFile, when set, is where the running sandbox records its
+	// process ids and readiness for `sandbox up`, `down` and `status`.
+	RuntimeFile string
 }
 
 // LoadScenario resolves a built-in name ("demo") or a file path.
@@ -99,8 +108,98 @@ Point AWS clients at it with:
 
 Admin API: %s/_sandbox/ (docs/sandbox.md). Ctrl-C stops it.
 `, sc.Account, sc.Region, url, state, url, sc.Region, cred.AccessKeyID, cred.SecretAccessKey, url)
-	if o.Ready != nil {
-		o.Ready(url)
+	rt := &Runtime{PID: os.Getpid(), URL: url, Scenario: o.Scenario, StatePath: o.StatePath, StartedAt: time.Now().UTC()}
+	if o.RuntimeFile != "" {
+		if err := rt.write(o.RuntimeFile); err != nil {
+			return err
+		}
+		defer os.Remove(o.RuntimeFile)
 	}
-	return srv.Serve(ctx, l)
+	if !o.ControlPlanes {
+		rt.Ready = true
+		if o.RuntimeFile != "" {
+			if err := rt.write(o.RuntimeFile); err != nil {
+				return err
+			}
+		}
+		if o.Ready != nil {
+			o.Ready(url)
+		}
+		return srv.Serve(ctx, l)
+	}
+	return serveWithControlPlanes(ctx, o, srv, l, rt)
+}
+
+// serveWithControlPlanes serves the emulator with a control plane per EKS
+// cluster, records readiness in the runtime file, and stops every process
+// it started when ctx ends.
+func serveWithControlPlanes(ctx context.Context, o ServeOptions, srv *emulator.Server, l net.Listener, rt *Runtime) error {
+	dir := filepath.Join(filepath.Dir(o.StatePath), "kube")
+	if o.StatePath == "" {
+		dir = filepath.Join(os.TempDir(), fmt.Sprintf("eksbg-sandbox-%d", os.Getpid()), "kube")
+	}
+	rt.KubeDir = dir
+	served := make(chan error, 1)
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() { served <- srv.Serve(sctx, l) }()
+	m, err := kube.StartManager(ctx, kube.ManagerOptions{
+		Emulator: srv, Dir: dir, TokenWebhookURL: kube.EmulatorTokenWebhook(rt.URL), Logger: o.Logger,
+	})
+	if err != nil {
+		stop()
+		<-served
+		return fmt.Errorf("starting the control planes: %w", err)
+	}
+	defer func() {
+		fmt.Fprintln(o.Out, "stopping the control planes")
+		if err := m.Close(); err != nil {
+			fmt.Fprintf(o.Out, "stopping the control planes: %v\n", err)
+		}
+	}()
+	ready := make(chan error, 1)
+	go func() { ready <- m.WaitReady(ctx) }()
+	// Control planes come and go with clusters (green is created, blue
+	// deleted): keep the runtime file's process list current for 'down'.
+	refresh := time.NewTicker(2 * time.Second)
+	defer refresh.Stop()
+	record := func() error {
+		rt.Processes, rt.Clusters = m.PIDs(), nil
+		for _, st := range m.Status() {
+			rt.Clusters = append(rt.Clusters, RuntimeCluster{Name: st.Cluster, Endpoint: st.Endpoint})
+		}
+		if o.RuntimeFile == "" {
+			return nil
+		}
+		return rt.write(o.RuntimeFile)
+	}
+	for {
+		select {
+		case err := <-served:
+			return err
+		case <-refresh.C:
+			if ready == nil {
+				if err := record(); err != nil {
+					return err
+				}
+			}
+		case err := <-ready:
+			ready = nil
+			if err != nil {
+				rt.Error = err.Error()
+			} else {
+				rt.Ready = true
+			}
+			if werr := record(); werr != nil {
+				return werr
+			}
+			if err != nil {
+				return fmt.Errorf("waiting for the control planes: %w", err)
+			}
+			fmt.Fprintf(o.Out, "control planes ready: %d cluster(s)\n", len(rt.Clusters))
+			if o.Ready != nil {
+				o.Ready(rt.URL)
+			}
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/eksbg/eksbg/internal/sandbox/scenario"
@@ -21,7 +22,12 @@ import (
 //	PUT    /_sandbox/traffic  change it from now on
 //	POST   /_sandbox/clock    move the emulator's clock forward
 //	GET    /_sandbox/summary  resource counts
+//	POST   /_sandbox/authn/<cluster>  TokenReview webhook of a cluster's API server (authn.go)
 func (s *Server) serveAdmin(rw http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, AuthnPathPrefix) {
+		s.serveAuthn(rw, r)
+		return
+	}
 	switch r.URL.Path {
 	case "/_sandbox/health":
 		s.mu.Lock()

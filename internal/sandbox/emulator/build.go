@@ -114,6 +114,8 @@ func NewWorld(s *scenario.Scenario, now time.Time) (*World, error) {
 			return nil, fmt.Errorf("cluster %s: %w", sc.Name, err)
 		}
 		c.Status, c.CNI = StatusActive, sc.CNI
+		// The scenario's clusters were made by its first credential.
+		c.CreatorAdminARN, c.AccessEntries = w.Credentials[0].ARN, sc.AccessEntries
 		for _, a := range sc.Addons {
 			c.Addons[a.Name] = &Addon{Name: a.Name, Version: a.Version, Status: StatusActive, CreatedAt: created, ModifiedAt: created,
 				ARN:                 w.arn("eks", fmt.Sprintf("addon/%s/%s/%s", c.Name, a.Name, uuidFrom(stableID(c.Name, a.Name)))),

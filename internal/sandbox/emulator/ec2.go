@@ -22,6 +22,7 @@ func (s *Server) registerEC2() {
 	s.register(wire.ServiceEC2, "DescribeInstances", describeInstances)
 	s.register(wire.ServiceEC2, "DescribeInstanceTypes", describeInstanceTypes)
 	s.register(wire.ServiceEC2, "DescribeInstanceTypeOfferings", describeInstanceTypeOfferings)
+	s.registerEC2CIDRReservations()
 }
 
 // ec2DryRun answers a request with DryRun=true the way EC2 does for a caller

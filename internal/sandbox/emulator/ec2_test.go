@@ -223,15 +223,15 @@ func TestEC2DescribeSubnetsDemoSDK(t *testing.T) {
 			t.Errorf("%s: AvailableIpAddressCount %d, want %d (%d ENIs)", id, got, wantFree, len(enis.NetworkInterfaces))
 		}
 	}
-	// The scenario's reservations show: 380 reserved addresses plus nodes in
+	// The scenario's reservations show: 350 reserved addresses plus nodes in
 	// the /23 of us-east-1c leave it nearly full, and the control-plane /28s
 	// lose one address to each EKS ENI.
 	free := map[string]int32{}
 	for _, s := range out.Subnets {
 		free[aws.ToString(s.SubnetId)] = aws.ToInt32(s.AvailableIpAddressCount)
 	}
-	if f := free["subnet-0de00000000000c01"]; f <= 0 || f > 512-5-380 {
-		t.Errorf("us-east-1c node subnet has %d free addresses, want between 1 and %d", f, 512-5-380)
+	if f := free["subnet-0de00000000000c01"]; f <= 0 || f > 512-5-350 {
+		t.Errorf("us-east-1c node subnet has %d free addresses, want between 1 and %d", f, 512-5-350)
 	}
 	for _, id := range []string{"subnet-0de00000000000a02", "subnet-0de00000000000b02", "subnet-0de00000000000c02"} {
 		if free[id] != 16-5-1 {
@@ -608,10 +608,10 @@ func TestEC2DescribeNetworkInterfaces(t *testing.T) {
 			t.Errorf("node ENI %s attachment %+v", aws.ToString(e.NetworkInterfaceId), a)
 		}
 	}
-	// 9 requester-managed ENIs for the scenario's reservations (40+60+380
+	// 10 requester-managed ENIs for the scenario's reservations (40+60+350
 	// addresses, up to 50 each), 3 for EKS, 3 for the ALB.
-	if requester != 1+2+8+3+3 {
-		t.Errorf("%d requester-managed ENIs, want 17", requester)
+	if requester != 1+2+7+3+3 {
+		t.Errorf("%d requester-managed ENIs, want 16", requester)
 	}
 	// Every instance's ENIs exist, are attached to it at their index, and
 	// no address is used twice across all ENIs.

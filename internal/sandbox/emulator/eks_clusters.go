@@ -371,6 +371,7 @@ func (c *call) createCluster(in *eksCreateClusterIn) (*Cluster, *wire.APIError) 
 	}
 	cl.RoleARN, cl.ServiceCIDR, cl.AuthMode, cl.SupportType, cl.LogTypes = in.RoleArn, serviceCIDR, authMode, supportType, logTypes
 	cl.EndpointPublic, cl.EndpointPrivate = public, private
+	cl.CreatorAdminARN = c.creatorAdmin(in)
 	if len(vc.PublicAccessCidrs) > 0 {
 		cidrs := append([]string{}, vc.PublicAccessCidrs...)
 		sort.Strings(cidrs)

@@ -22,16 +22,17 @@ import (
 
 func (s *Server) registerELBv2() {
 	ops := map[string]opFunc{
-		"DescribeLoadBalancers": elbDescribeLoadBalancers,
-		"DescribeListeners":     elbDescribeListeners,
-		"DescribeRules":         elbDescribeRules,
-		"DescribeTargetGroups":  elbDescribeTargetGroups,
-		"DescribeTags":          elbDescribeTags,
-		"ModifyRule":            elbModifyRule,
-		"ModifyListener":        elbModifyListener,
-		"DescribeTargetHealth":  elbDescribeTargetHealth,
-		"RegisterTargets":       elbRegisterTargets,
-		"DeregisterTargets":     elbDeregisterTargets,
+		"DescribeLoadBalancers":         elbDescribeLoadBalancers,
+		"DescribeListeners":             elbDescribeListeners,
+		"DescribeRules":                 elbDescribeRules,
+		"DescribeTargetGroups":          elbDescribeTargetGroups,
+		"DescribeTags":                  elbDescribeTags,
+		"ModifyRule":                    elbModifyRule,
+		"ModifyListener":                elbModifyListener,
+		"DescribeTargetHealth":          elbDescribeTargetHealth,
+		"RegisterTargets":               elbRegisterTargets,
+		"DeregisterTargets":             elbDeregisterTargets,
+		"DescribeTargetGroupAttributes": elbDescribeTargetGroupAttributes,
 	}
 	for name, f := range ops {
 		s.register(wire.ServiceELBv2, name, elbOp(f))

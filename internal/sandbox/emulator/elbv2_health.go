@@ -61,6 +61,11 @@ func (w *World) targetHealth(tg *TargetGroup, t Target, now time.Time) (state, r
 		// gone (the cluster was deleted or scaled in).
 		return targetStateUnhealthy, "Target.FailedHealthChecks", "Health checks failed"
 	}
+	if w.elbTargetPodNotReady(tg, t) {
+		// The pod is there but not ready: its health check fails
+		// (elbv2_readiness.go).
+		return targetStateUnhealthy, "Target.FailedHealthChecks", "Health checks failed"
+	}
 	if tg.Cluster != "" {
 		c, ok := w.Clusters[tg.Cluster]
 		// A cluster being created or deleted (or absent) has no pods

@@ -312,7 +312,7 @@ func (w *World) advance(now time.Time) (changed bool, events []Event) {
 	for _, name := range sortedKeys(w.Clusters) {
 		c := w.Clusters[name]
 		switch {
-		case c.Status == StatusCreating && !now.Before(c.Deadline):
+		case c.Status == StatusCreating && !now.Before(c.Deadline) && (!w.HoldForControlPlanes || c.ControlPlaneReady):
 			c.Status, c.Deadline, changed = StatusActive, time.Time{}, true
 			events = append(events, Event{Kind: EventClusterActive, Cluster: c.Name})
 		case c.Status == StatusDeleting && !now.Before(c.Deadline):

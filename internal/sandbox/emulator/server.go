@@ -66,6 +66,7 @@ type Server struct {
 	stats   map[opKey]*OpStats
 	rngMu   sync.Mutex
 	rng     *rand.Rand
+	hub     eventHub // subscribers (controlplane.go)
 }
 
 type opKey struct{ service, op string }
@@ -214,11 +215,7 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	if saveErr != nil {
 		s.opts.Logger.Error("saving sandbox state", "error", saveErr)
 	}
-	if s.opts.OnEvent != nil {
-		for _, e := range c.events {
-			s.opts.OnEvent(e)
-		}
-	}
+	s.publish(c.events)
 	if aerr != nil {
 		wire.WriteError(rw, req, aerr)
 		return

@@ -40,6 +40,14 @@ type World struct {
 	Quotas  map[string]float64 `json:"quotas"`
 	Traffic Traffic            `json:"traffic"`
 	Faults  []scenario.Fault   `json:"faults"`
+	// CIDRReservations are subnet CIDR reservations, by ID (ec2_cidr_reservations.go).
+	CIDRReservations map[string]*CIDRReservation `json:"cidrReservations,omitempty"`
+	// HoldForControlPlanes keeps clusters CREATING until ControlPlaneReady (controlplane.go).
+	HoldForControlPlanes bool `json:"-"`
+	// PodReadiness maps a cluster to its pods' addresses and whether each
+	// is ready, as the sandbox's TargetGroupBinding controller reports
+	// them (elbv2_readiness.go); not saved.
+	PodReadiness map[string]map[string]bool `json:"-"`
 }
 
 // InstanceType is one row of DescribeInstanceTypes.
@@ -146,6 +154,13 @@ type Cluster struct {
 	Addons           map[string]*Addon     `json:"addons"`
 	// Updates are the cluster's update records (UpdateNodegroupConfig), by ID.
 	Updates map[string]*Update `json:"updates,omitempty"`
+	// CreatorAdminARN is the creator EKS made cluster admin (authn.go); ""
+	// when CreateCluster set bootstrapClusterCreatorAdminPermissions false.
+	CreatorAdminARN string `json:"creatorAdminArn,omitempty"`
+	// AccessEntries map other IAM principals to Kubernetes users (authn.go).
+	AccessEntries []scenario.AccessEntry `json:"accessEntries,omitempty"`
+	// ControlPlaneReady: the sandbox's API server serves Endpoint (controlplane.go).
+	ControlPlaneReady bool `json:"-"`
 }
 
 // Nodegroup is a managed node group.

@@ -85,9 +85,9 @@ func TestDemoWorld(t *testing.T) {
 			t.Fatalf("AZ %s has %d nodes, want 2 (even spread)", az, n)
 		}
 	}
-	// us-east-1c's /23: 512 - 5 - 380 reserved - 2 nodes * 30 = 67
-	if got := w.Subnets["subnet-0de00000000000c01"].ipam.Available(); got != 67 {
-		t.Fatalf("us-east-1c node subnet has %d free, want 67", got)
+	// us-east-1c's /23: 512 - 5 - 350 reserved - 2 nodes * 30 = 97
+	if got := w.Subnets["subnet-0de00000000000c01"].ipam.Available(); got != 97 {
+		t.Fatalf("us-east-1c node subnet has %d free, want 97", got)
 	}
 }
 

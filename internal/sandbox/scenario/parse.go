@@ -232,6 +232,7 @@ func (v *validator) scenario(s *Scenario) {
 				v.fail(fmt.Sprintf("%s.addons[%d]", p, j), "needs name and version")
 			}
 		}
+		v.accessEntries(p+".accessEntries", c.AccessEntries)
 	}
 	tgs := map[string]bool{}
 	for i, tg := range s.TargetGroups {
@@ -372,6 +373,36 @@ func (v *validator) forward(p string, fw []Forward, tgs map[string]bool) {
 		}
 		if f.Weight < 0 || f.Weight > 999 {
 			v.fail(fmt.Sprintf("%s[%d].weight", p, i), "must be 0-999, got %d", f.Weight)
+		}
+	}
+}
+
+// rePrincipal is an IAM user or role ARN, the principals an access entry
+// may name.
+var rePrincipal = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:(user|role)/[\w+=,.@/-]+$`)
+
+// accessEntries checks access entries as CreateAccessEntry does
+// (https://docs.aws.amazon.com/eks/latest/userguide/set-custom-username.html).
+func (v *validator) accessEntries(p string, entries []AccessEntry) {
+	seen := map[string]bool{}
+	for i, e := range entries {
+		ep := fmt.Sprintf("%s[%d]", p, i)
+		switch {
+		case !rePrincipal.MatchString(e.PrincipalARN):
+			v.fail(ep+".principalArn", "must be an IAM user or role ARN such as arn:aws:iam::111122223333:role/Admin, got %q", e.PrincipalARN)
+		case seen[e.PrincipalARN]:
+			v.fail(ep+".principalArn", "duplicate access entry for %s", e.PrincipalARN)
+		}
+		seen[e.PrincipalARN] = true
+		for _, reserved := range []string{"system:", "eks:", "aws:", "amazon:", "iam:"} {
+			if strings.HasPrefix(e.Username, reserved) {
+				v.fail(ep+".username", "must not start with %q, got %q", reserved, e.Username)
+			}
+		}
+		for j, g := range e.KubernetesGroups {
+			if g == "" {
+				v.fail(fmt.Sprintf("%s.kubernetesGroups[%d]", ep, j), "must not be empty")
+			}
 		}
 	}
 }

@@ -56,6 +56,17 @@ loadBalancers:
     nodegroups: [{name: ng, instanceType: m5.large, desired: 5, min: 1, max: 3}]
 `, `clusters[0].nodegroups[0]: needs 0 <= min <= desired <= max`},
 		{"fault rate", minimal + "faults: [{service: ec2, operation: '*', throttleRate: 2}]\n", `faults[0]: throttleRate must be between 0 and 1`},
+		{"access entry for an STS session", minimal + accessEntries(`{principalArn: "arn:aws:sts::111122223333:assumed-role/Admin/me"}`),
+			`clusters[0].accessEntries[0].principalArn: must be an IAM user or role ARN`},
+		{"duplicate access entry", minimal + accessEntries(`{principalArn: "arn:aws:iam::111122223333:role/Admin"}`,
+			`{principalArn: "arn:aws:iam::111122223333:role/Admin", kubernetesGroups: [a]}`),
+			`clusters[0].accessEntries[1].principalArn: duplicate access entry for arn:aws:iam::111122223333:role/Admin`},
+		{"reserved username", minimal + accessEntries(`{principalArn: "arn:aws:iam::111122223333:user/me", username: "eks:me"}`),
+			`clusters[0].accessEntries[0].username: must not start with "eks:"`},
+		{"empty group", minimal + accessEntries(`{principalArn: "arn:aws:iam::111122223333:user/me", kubernetesGroups: [""]}`),
+			`clusters[0].accessEntries[0].kubernetesGroups[0]: must not be empty`},
+		{"access entry field misspelt", minimal + accessEntries(`{principalARN: "arn:aws:iam::111122223333:user/me"}`),
+			`unknown field "principalARN"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -76,6 +87,30 @@ loadBalancers:
 				}
 			}
 		})
+	}
+}
+
+// accessEntries is a cluster with the given access entries (YAML flow maps).
+func accessEntries(entries ...string) string {
+	return `clusters:
+  - name: c
+    version: "1.31"
+    subnets: [subnet-00000000000000001, subnet-00000000000000002]
+    accessEntries: [` + strings.Join(entries, ", ") + `]
+`
+}
+
+func TestParseAccessEntries(t *testing.T) {
+	s, err := Parse("s.yaml", []byte(minimal+accessEntries(
+		`{principalArn: "arn:aws:iam::111122223333:role/teams/Admin", username: "admin:{{SessionName}}", kubernetesGroups: [a, b]}`,
+		`{principalArn: "arn:aws:iam::444455556666:user/me"}`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := s.Clusters[0].AccessEntries
+	if len(got) != 2 || got[0].PrincipalARN != "arn:aws:iam::111122223333:role/teams/Admin" || got[0].Username != "admin:{{SessionName}}" ||
+		strings.Join(got[0].KubernetesGroups, ",") != "a,b" || got[1].PrincipalARN != "arn:aws:iam::444455556666:user/me" {
+		t.Fatalf("access entries %+v", got)
 	}
 }
 

@@ -114,6 +114,24 @@ type Cluster struct {
 	CNI        CNI               `yaml:"cni,omitempty"`
 	Nodegroups []Nodegroup       `yaml:"nodegroups,omitempty"`
 	Addons     []Addon           `yaml:"addons,omitempty"`
+	// AccessEntries let IAM principals other than the cluster's creator
+	// authenticate to its Kubernetes API.
+	AccessEntries []AccessEntry `yaml:"accessEntries,omitempty"`
+}
+
+// AccessEntry maps an IAM principal to a Kubernetes user and groups, with
+// the field names of EKS's AccessEntry
+// (https://docs.aws.amazon.com/eks/latest/APIReference/API_AccessEntry.html).
+type AccessEntry struct {
+	// PrincipalARN is an IAM user or role ARN (not an STS session: EKS
+	// refuses those). A role matches every session of it.
+	PrincipalARN string `yaml:"principalArn" json:"principalArn"`
+	// Username is the Kubernetes username; default as EKS makes it: the
+	// user's ARN, or arn:aws:sts::<account>:assumed-role/<role>/{{SessionName}}.
+	// {{AccountID}}, {{SessionName}} and {{SessionNameRaw}} are expanded.
+	Username string `yaml:"username,omitempty" json:"username,omitempty"`
+	// KubernetesGroups are the Kubernetes groups the principal belongs to.
+	KubernetesGroups []string `yaml:"kubernetesGroups,omitempty" json:"kubernetesGroups,omitempty"`
 }
 
 // CNI holds the VPC CNI settings of a cluster's aws-node DaemonSet.

@@ -37,8 +37,8 @@ func TestWorkspaceOfDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) != 5 {
-		t.Errorf("wrote %d files, want 5: %v", len(files), files)
+	if len(files) != 6 {
+		t.Errorf("wrote %d files, want 6: %v", len(files), files)
 	}
 
 	p, err := config.Load(filepath.Join(dir, ProjectFile))

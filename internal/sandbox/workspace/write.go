@@ -84,6 +84,13 @@ func Write(w *World, o Options) ([]string, error) {
 	if err := put(filepath.Join(BinDir, "eksctl"), []byte(shim), 0o755); err != nil {
 		return nil, fmt.Errorf("writing the eksctl shim: %w", err)
 	}
+	// eksbg itself on the same PATH, so the sourced env has both.
+	link := filepath.Join(o.Dir, BinDir, "eksbg")
+	_ = os.Remove(link)
+	if err := os.Symlink(o.Eksbg, link); err != nil {
+		return nil, fmt.Errorf("linking eksbg into the workspace: %w", err)
+	}
+	written = append(written, link)
 	return written, nil
 }
 

@@ -1,0 +1,5 @@
+package badop
+
+import "github.com/aws/aws-sdk-go-v2/service/eks"
+
+var _ = eks.LaunchRocketInput{}

@@ -1,0 +1,5 @@
+package good
+
+import "github.com/aws/aws-sdk-go-v2/service/eks"
+
+var _ = eks.DeleteClusterInput{} // tests are not eksbg

@@ -1,0 +1,4 @@
+# Does not parse: terraform init fails.
+resource "terraform_data" "x" {
+  input = 
+}

@@ -1,0 +1,72 @@
+package upgrade
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/eksbg/eksbg/clusters"
+	"github.com/eksbg/eksbg/internal/capacity"
+	"github.com/eksbg/eksbg/internal/config"
+	"github.com/eksbg/eksbg/internal/findings"
+)
+
+// CheckCapacity is the capacity check of the derived green config, in the
+// form PlanOptions.Capacity takes: the report, and its FAIL and WARN lines
+// as findings (check "capacity" for zones and subnets, "quota" for service
+// quotas) with their remedies as fixes.
+func CheckCapacity(cfg aws.Config, env *config.Environment, blue string) func(context.Context, *clusters.Config) (any, []findings.Finding, error) {
+	return func(ctx context.Context, green *clusters.Config) (any, []findings.Finding, error) {
+		c, err := capacity.FromConfig(green, capacity.ConfigOptions{PodsPerNode: env.Cluster.PodsPerNode})
+		if err != nil {
+			return nil, nil, err
+		}
+		c.Region = env.AWS.Region
+		in := capacity.Input{Name: env.Name, Cluster: c, BlueCluster: blue}
+		for _, r := range env.Traffic.ListenerRules {
+			in.ListenerRules = append(in.ListenerRules, r.ARN)
+			in.GreenTargetGroups = append(in.GreenTargetGroups, r.TargetGroup(config.Green))
+		}
+		rep, err := capacity.Check(ctx, capacity.NewClients(cfg), in)
+		if err != nil {
+			return nil, nil, err
+		}
+		return rep, CapacityFindings(rep), nil
+	}
+}
+
+// CapacityFindings turns a capacity report's FAIL and WARN lines into
+// findings.
+func CapacityFindings(rep *capacity.Report) []findings.Finding {
+	sev := func(v capacity.Verdict) (findings.Severity, bool) {
+		switch v {
+		case capacity.Fail:
+			return findings.Fail, true
+		case capacity.Warn:
+			return findings.Warn, true
+		}
+		return 0, false
+	}
+	var out []findings.Finding
+	for _, az := range rep.AZs {
+		if s, ok := sev(az.Verdict); ok {
+			out = append(out, findings.Finding{Severity: s, Check: "capacity", Where: findings.Where{Object: "availability zone " + az.AZ},
+				What: fmt.Sprintf("green needs %d addresses (%d at maxSize); the zone's subnets have %d free", az.DemandIPs, az.DemandIPsAtMax, az.SupplyIPs),
+				Fix:  az.Remedy})
+		}
+	}
+	for _, sn := range rep.Subnets {
+		if s, ok := sev(sn.Verdict); ok {
+			out = append(out, findings.Finding{Severity: s, Check: "capacity", Where: findings.Where{Object: "subnet " + sn.ID + " (" + sn.AZ + ")"},
+				What: fmt.Sprintf("%d free addresses, %d free /28 prefixes", sn.AvailableIPs, sn.FreePrefixes), Fix: sn.Remedy})
+		}
+	}
+	for _, q := range rep.Quotas {
+		if s, ok := sev(q.Verdict); ok {
+			out = append(out, findings.Finding{Severity: s, Check: "quota", Where: findings.Where{Object: q.Service + " " + q.Code},
+				What: fmt.Sprintf("%s: %d used + %d for green of a limit of %g", q.Name, q.Used, q.Demand, q.Limit), Fix: q.Remedy})
+		}
+	}
+	return out
+}
