@@ -8,6 +8,7 @@ import (
 
 	"github.com/eksbg/eksbg/clusters"
 	"github.com/eksbg/eksbg/internal/capacity"
+	"github.com/eksbg/eksbg/internal/capacity/kubesource"
 	"github.com/eksbg/eksbg/internal/config"
 	"github.com/eksbg/eksbg/internal/findings"
 )
@@ -28,7 +29,7 @@ func CheckCapacity(cfg aws.Config, env *config.Environment, blue string) func(co
 			in.ListenerRules = append(in.ListenerRules, r.ARN)
 			in.GreenTargetGroups = append(in.GreenTargetGroups, r.TargetGroup(config.Green))
 		}
-		rep, err := capacity.Check(ctx, capacity.NewClients(cfg), in)
+		rep, err := capacity.Check(ctx, kubesource.Clients(cfg), in)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/eksbg/eksbg/clusters"
 	"github.com/eksbg/eksbg/internal/awsconf"
 	"github.com/eksbg/eksbg/internal/capacity"
+	"github.com/eksbg/eksbg/internal/capacity/kubesource"
 	"github.com/eksbg/eksbg/internal/config"
 	"github.com/eksbg/eksbg/internal/output"
 )
@@ -110,7 +111,7 @@ func runCapacity(f *Factory, o *CapacityOptions) error {
 		if err != nil {
 			return err
 		}
-		r, err := capacity.Check(ctx, capacity.NewClients(aws), capacity.Input{Name: o.File, Cluster: c, BlueCluster: cfg.Name()})
+		r, err := capacity.Check(ctx, kubesource.Clients(aws), capacity.Input{Name: o.File, Cluster: c, BlueCluster: cfg.Name()})
 		if err != nil {
 			return err
 		}
@@ -181,7 +182,7 @@ func checkEnvironments(ctx context.Context, envs []config.Environment, to string
 			if err != nil {
 				return err
 			}
-			rs, err := capacity.CheckAll(ctx, capacity.NewClients(cfg), g.ins)
+			rs, err := capacity.CheckAll(ctx, kubesource.Clients(cfg), g.ins)
 			if err != nil {
 				return fmt.Errorf("checking %s: %w", g.opts.Region, err)
 			}

@@ -58,7 +58,11 @@ type ControlPlaneNodegroup struct {
 	AMIType        string
 	Labels         map[string]string
 	Taints         []Taint
-	Instances      []ControlPlaneInstance
+	// PodsPerNode is the scenario's pods per node (N of the VPC CNI
+	// model the emulator allocated the nodes' addresses for); 0 when the
+	// scenario gives none (node groups created through the API).
+	PodsPerNode int
+	Instances   []ControlPlaneInstance
 }
 
 // ControlPlaneInstance is one EC2 instance of a node group: one node.
@@ -121,7 +125,7 @@ func (w *World) controlPlaneCluster(c *Cluster) ControlPlaneCluster {
 	for _, ngName := range sortedKeys(c.Nodegroups) {
 		ng := c.Nodegroups[ngName]
 		cng := ControlPlaneNodegroup{Name: ng.Name, Status: ng.Status, Version: ng.Version, ReleaseVersion: ng.ReleaseVersion,
-			CapacityType: ng.CapacityType, AMIType: ng.AMIType,
+			CapacityType: ng.CapacityType, AMIType: ng.AMIType, PodsPerNode: ng.PodsPerNode,
 			Labels: eksCopyMap(ng.Labels), Taints: append([]Taint(nil), ng.Taints...)}
 		for _, id := range ng.Instances {
 			inst, ok := w.Instances[id]

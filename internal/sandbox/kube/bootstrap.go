@@ -76,6 +76,9 @@ func (cp *ControlPlane) Bootstrap(ctx context.Context, cfg BootstrapConfig) erro
 	return errors.Join(errs...)
 }
 
+// coreDNSReplicas is the replica count of CoreDNS, as EKS installs it.
+const coreDNSReplicas = 2
+
 type bootstrapSet struct {
 	serviceAccounts []*corev1.ServiceAccount
 	configMaps      []*corev1.ConfigMap
@@ -167,7 +170,7 @@ func bootstrapObjects(cfg BootstrapConfig) (*bootstrapSet, error) {
 	})
 
 	dnsLabels := map[string]string{"k8s-app": "kube-dns", "eks.amazonaws.com/component": "coredns"}
-	replicas := int32(2)
+	replicas := int32(coreDNSReplicas)
 	coreDNS := &appsv1.Deployment{
 		ObjectMeta: meta("coredns", map[string]string{"k8s-app": "kube-dns", "eks.amazonaws.com/component": "coredns", "kubernetes.io/name": "CoreDNS"}),
 		Spec: appsv1.DeploymentSpec{

@@ -422,6 +422,8 @@ func (w *clusterWorker) run(ctx context.Context) {
 		if string(fp) != lastNodes {
 			if err := cp.SyncNodes(ctx, nodes); err != nil {
 				logger.Warn("registering the cluster's nodes (retrying)", "error", err)
+			} else if err := cp.SyncLoad(ctx, c, coreDNSReplicas); err != nil {
+				logger.Warn("starting the scenario's pods (retrying)", "error", err)
 			} else {
 				lastNodes = string(fp)
 			}
