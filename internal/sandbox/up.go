@@ -118,7 +118,7 @@ func Up(ctx context.Context, o UpOptions) (*UpResult, error) {
 	}
 	done()
 	done = step("applying the network stack with terraform (one workspace per environment)")
-	if err := applyNetwork(ctx, filepath.Join(o.Workspace, workspace.NetworkDir), w); err != nil {
+	if err := ApplyNetwork(ctx, filepath.Join(o.Workspace, workspace.NetworkDir), w); err != nil {
 		return nil, err
 	}
 	done()
@@ -218,9 +218,9 @@ func AWSConfig(ctx context.Context, url, id, secret string) (aws.Config, error) 
 	return cfg, nil
 }
 
-// applyNetwork inits the workspace's network stack and applies it in one
+// ApplyNetwork inits the workspace's network stack and applies it in one
 // Terraform workspace per environment, so that plans start clean.
-func applyNetwork(ctx context.Context, dir string, w *workspace.World) error {
+func ApplyNetwork(ctx context.Context, dir string, w *workspace.World) error {
 	bin, err := exec.LookPath("terraform")
 	if err != nil {
 		return fmt.Errorf("finding terraform: %w (eksbg reads the network from Terraform; install it from https://developer.hashicorp.com/terraform/install)", err)

@@ -190,8 +190,11 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		wire.WriteError(rw, req, aerr)
 		return
 	}
-	start := time.Now()
 	s.mu.Lock()
+	// Service time is the emulator's own work for the call: the operation
+	// under the world's lock and the encoding of its answer, not the wait
+	// for the lock (queueing behind other calls) nor injected latency.
+	start := time.Now()
 	c := &call{w: s.world, req: req, now: s.opts.Clock().Add(s.offset), params: params}
 	if changed, evs := s.world.advance(c.now); changed {
 		c.dirty = true
@@ -203,7 +206,18 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		saveErr = SaveWorld(s.opts.StatePath, s.world)
 	}
 	s.mu.Unlock()
-	elapsed := float64(time.Since(start).Microseconds()) / 1000
+	held := time.Since(start)
+	if saveErr != nil {
+		s.opts.Logger.Error("saving sandbox state", "error", saveErr)
+	}
+	s.publish(c.events)
+	encStart := time.Now()
+	if aerr != nil {
+		wire.WriteError(rw, req, aerr)
+	} else {
+		wire.WriteResponse(rw, req, out)
+	}
+	elapsed := float64((held + time.Since(encStart)).Microseconds()) / 1000
 	s.count(st, func(o *OpStats) {
 		o.ServiceMs += elapsed
 		o.MaxServiceMs = max(o.MaxServiceMs, elapsed)
@@ -212,15 +226,6 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		}
 	})
 	s.opts.Logger.Debug("aws call", "service", req.Service, "operation", req.Operation, "ms", elapsed, "error", aerr)
-	if saveErr != nil {
-		s.opts.Logger.Error("saving sandbox state", "error", saveErr)
-	}
-	s.publish(c.events)
-	if aerr != nil {
-		wire.WriteError(rw, req, aerr)
-		return
-	}
-	wire.WriteResponse(rw, req, out)
 }
 
 func unknownOperation(req *wire.Request) *wire.APIError {

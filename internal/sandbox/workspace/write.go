@@ -246,7 +246,11 @@ func projectYAML(w *World) ([]byte, error) {
 		tf := &d.Network.Terraform
 		tf.Dir, tf.Workspace = NetworkDir, e.Name
 		tf.Outputs.VpcID = OutVPC
-		tf.Outputs.SubnetIDs = map[string]string{"nodes": OutNodes, "controlPlane": OutControlPlane, "loadBalancers": OutLB}
+		tf.Outputs.SubnetIDs = map[string]string{"nodes": OutNodes, "controlPlane": OutControlPlane}
+		if len(e.LBSubnets) > 0 {
+			// An output eksbg.yaml maps must hold subnets; map it only then.
+			tf.Outputs.SubnetIDs["loadBalancers"] = OutLB
+		}
 		d.Cluster.EksctlConfig = filepath.Join(ClustersDir, e.Name+".yaml")
 		d.Cluster.NameTemplate = "{env}-{color}"
 		for _, r := range e.Rules {
