@@ -63,8 +63,9 @@ func TestSandboxUpPlanDown(t *testing.T) {
 		t.Fatalf("sandbox up: exit %d\n%s\n%s", code, out, errOut)
 	}
 	rt, err := sandbox.ReadRuntime(sandbox.RuntimeFile(state))
-	// etcd, and per cluster an API server, controller manager, scheduler and kwok.
-	if err != nil || rt == nil || !rt.Ready || len(rt.Clusters) == 0 || rt.Clusters[0].Name != "demo-blue" || len(rt.Processes) != 1+4*len(rt.Clusters) {
+	// etcd, and per cluster an API server, controller manager, scheduler
+	// and kwok; then redis, git daemon and three Argo CD roles.
+	if err != nil || rt == nil || !rt.Ready || len(rt.Clusters) == 0 || rt.Clusters[0].Name != "demo-blue" || len(rt.Processes) != 1+4*len(rt.Clusters)+5 {
 		t.Fatalf("runtime after up = %+v (%v)", rt, err)
 	}
 

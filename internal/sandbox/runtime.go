@@ -114,7 +114,7 @@ func sandboxProcess(pid int) bool {
 	if cl == "" {
 		return true
 	}
-	for _, name := range []string{"eksbg", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", ".test"} {
+	for _, name := range []string{"eksbg", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "argocd", "redis-server", "git-daemon", ".test"} {
 		if strings.Contains(cl, name) {
 			return true
 		}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/eksbg/eksbg/internal/sandbox/argocd"
 	"github.com/eksbg/eksbg/internal/sandbox/emulator"
 	"github.com/eksbg/eksbg/internal/sandbox/kube"
 	"github.com/eksbg/eksbg/internal/sandbox/scenario"
@@ -163,8 +164,12 @@ func serveWithControlPlanes(ctx context.Context, o ServeOptions, srv *emulator.S
 	// deleted): keep the runtime file's process list current for 'down'.
 	refresh := time.NewTicker(2 * time.Second)
 	defer refresh.Stop()
+	var gitops *argocd.Sandbox // Argo CD and the TargetGroupBinding controller, once the control planes are ready
 	record := func() error {
 		rt.Processes, rt.Clusters = m.PIDs(), nil
+		if gitops != nil {
+			rt.Processes = append(rt.Processes, gitops.PIDs()...)
+		}
 		for _, st := range m.Status() {
 			rt.Clusters = append(rt.Clusters, RuntimeCluster{Name: st.Cluster, Endpoint: st.Endpoint})
 		}
@@ -185,6 +190,20 @@ func serveWithControlPlanes(ctx context.Context, o ServeOptions, srv *emulator.S
 			}
 		case err := <-ready:
 			ready = nil
+			// GitOps (issue 4; package argocd): Argo CD on the management
+			// cluster with the workload clusters registered, and the
+			// TargetGroupBinding controller; stopped before the control planes.
+			if err == nil {
+				if gitops, err = argocd.StartSandbox(ctx, argocd.SandboxOptions{Emulator: srv, URL: rt.URL, Manager: m,
+					Dir: argocd.DefaultSandboxDir(dir), Logger: o.Logger}); err != nil {
+					err = fmt.Errorf("starting Argo CD and the TargetGroupBinding controller: %w", err)
+				} else {
+					defer gitops.Close()
+					if gitops.ArgoCD != nil {
+						fmt.Fprintf(o.Out, "Argo CD ready on cluster %s (catalog %s)\n", gitops.Management, gitops.ArgoCD.RepoURL())
+					}
+				}
+			}
 			if err != nil {
 				rt.Error = err.Error()
 			} else {

@@ -35,6 +35,11 @@ var demoSubnets = map[string]struct{ az, cidr, name string }{
 	"subnet-0de00000000000a03": {"us-east-1a", "10.20.250.0/24", "demo-lb-a"},
 	"subnet-0de00000000000b03": {"us-east-1b", "10.20.251.0/24", "demo-lb-b"},
 	"subnet-0de00000000000c03": {"us-east-1c", "10.20.252.0/24", "demo-lb-c"},
+	// The Argo CD management cluster's.
+	"subnet-0de00000000000a04": {"us-east-1a", "10.20.16.0/24", "mgmt-nodes-a"},
+	"subnet-0de00000000000b04": {"us-east-1b", "10.20.17.0/24", "mgmt-nodes-b"},
+	"subnet-0de00000000000a05": {"us-east-1a", "10.20.241.0/28", "mgmt-cp-a"},
+	"subnet-0de00000000000b05": {"us-east-1b", "10.20.241.16/28", "mgmt-cp-b"},
 }
 
 const demoVPC = "vpc-0de00000000000001"
@@ -609,9 +614,10 @@ func TestEC2DescribeNetworkInterfaces(t *testing.T) {
 		}
 	}
 	// 10 requester-managed ENIs for the scenario's reservations (40+60+350
-	// addresses, up to 50 each), 3 for EKS, 3 for the ALB.
-	if requester != 1+2+7+3+3 {
-		t.Errorf("%d requester-managed ENIs, want 16", requester)
+	// addresses, up to 50 each), 3 for EKS's demo-blue and 2 for mgmt, 3
+	// for the ALB.
+	if requester != 1+2+7+3+2+3 {
+		t.Errorf("%d requester-managed ENIs, want 18", requester)
 	}
 	// Every instance's ENIs exist, are attached to it at their index, and
 	// no address is used twice across all ENIs.
