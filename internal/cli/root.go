@@ -122,6 +122,7 @@ account, run it against the local sandbox: see 'eksbg sandbox --help'.`,
 	root.AddCommand(NewCmdSandbox(f))
 	root.AddCommand(NewCmdToken(f, nil))
 	root.AddCommand(NewCmdPlan(f, nil))
+	root.AddCommand(NewCmdForceUnlock(f, nil))
 	root.AddCommand(NewCmdCapacity(f, nil))
 	return root
 }

@@ -1,0 +1,246 @@
+package state
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sync"
+)
+
+// Local keeps state in a directory: <dir>/<env>/journal.json, lock.json and
+// live.json, each 0600 in a 0700 directory. Writes go to a temporary file
+// that is fsynced and renamed over the old one, then the directory is
+// fsynced, so a crash leaves the old or the new file, never half of one.
+// The lock is a file created with O_EXCL: one holder per environment across
+// processes on this machine (and on a shared file system that honours
+// O_EXCL).
+type Local struct {
+	Dir string
+	// mu serialises compare-and-swap within this process; across
+	// processes the environment's lock does.
+	mu sync.Mutex
+}
+
+var _ Backend = (*Local)(nil)
+
+var envNameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+func (l *Local) envDir(env string) (string, error) {
+	if !envNameRE.MatchString(env) {
+		return "", fmt.Errorf("environment name %q cannot name a state directory", env)
+	}
+	d := filepath.Join(l.Dir, env)
+	if err := os.MkdirAll(d, 0o700); err != nil {
+		return "", fmt.Errorf("creating state directory %s: %w", d, err)
+	}
+	return d, nil
+}
+
+// NewLockID returns a random lock ID.
+func NewLockID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Lock implements Backend.
+func (l *Local) Lock(ctx context.Context, env string, info LockInfo) (*LockInfo, error) {
+	d, err := l.envDir(env)
+	if err != nil {
+		return nil, err
+	}
+	if info.ID == "" {
+		info.ID = NewLockID()
+	}
+	data, err := json.MarshalIndent(info, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	p := filepath.Join(d, "lock.json")
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		holder, rerr := readJSON[LockInfo](p)
+		if rerr != nil || holder == nil {
+			return nil, fmt.Errorf("environment %s is locked and its lock file %s cannot be read (%v): check it, then remove it by hand", env, p, rerr)
+		}
+		return nil, &LockedError{Env: env, Holder: *holder}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("taking the lock of %s: %w", env, err)
+	}
+	_, werr := f.Write(data)
+	serr := f.Sync()
+	cerr := f.Close()
+	if err := errors.Join(werr, serr, cerr); err != nil {
+		_ = os.Remove(p)
+		return nil, fmt.Errorf("writing the lock of %s: %w", env, err)
+	}
+	if err := syncDir(d); err != nil {
+		return nil, err
+	}
+	return &info, nil
+}
+
+// Unlock implements Backend.
+func (l *Local) Unlock(ctx context.Context, env, id string) error {
+	return l.removeLock(env, id, "releasing")
+}
+
+// ForceUnlock implements Backend.
+func (l *Local) ForceUnlock(ctx context.Context, env, id string) error {
+	return l.removeLock(env, id, "force-unlocking")
+}
+
+func (l *Local) removeLock(env, id, what string) error {
+	d, err := l.envDir(env)
+	if err != nil {
+		return err
+	}
+	p := filepath.Join(d, "lock.json")
+	holder, err := readJSON[LockInfo](p)
+	if err != nil {
+		return fmt.Errorf("%s the lock of %s: %w", what, env, err)
+	}
+	if holder == nil {
+		return fmt.Errorf("%s the lock of %s: it is not locked", what, env)
+	}
+	if holder.ID != id {
+		return fmt.Errorf("%s the lock of %s: it is held under ID %s by %s on %s, not %s", what, env, holder.ID, holder.Who, holder.Host, id)
+	}
+	if err := os.Remove(p); err != nil {
+		return fmt.Errorf("%s the lock of %s: %w", what, env, err)
+	}
+	return syncDir(d)
+}
+
+// LockHolder implements Backend.
+func (l *Local) LockHolder(ctx context.Context, env string) (*LockInfo, error) {
+	d, err := l.envDir(env)
+	if err != nil {
+		return nil, err
+	}
+	return readJSON[LockInfo](filepath.Join(d, "lock.json"))
+}
+
+// Journal implements Backend.
+func (l *Local) Journal(ctx context.Context, env string) (*Journal, error) {
+	d, err := l.envDir(env)
+	if err != nil {
+		return nil, err
+	}
+	return readJSON[Journal](filepath.Join(d, "journal.json"))
+}
+
+// SaveJournal implements Backend.
+func (l *Local) SaveJournal(ctx context.Context, env string, j *Journal) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	d, err := l.envDir(env)
+	if err != nil {
+		return err
+	}
+	p := filepath.Join(d, "journal.json")
+	cur, err := readJSON[Journal](p)
+	if err != nil {
+		return err
+	}
+	stored := 0
+	if cur != nil {
+		stored = cur.Version
+	}
+	if stored != j.Version {
+		return fmt.Errorf("saving the journal of %s (version %d, stored %d): %w", env, j.Version, stored, ErrConflict)
+	}
+	j.Version++
+	if err := writeJSON(p, j); err != nil {
+		j.Version--
+		return fmt.Errorf("saving the journal of %s: %w", env, err)
+	}
+	return nil
+}
+
+// Live implements Backend.
+func (l *Local) Live(ctx context.Context, env string) (*Live, error) {
+	d, err := l.envDir(env)
+	if err != nil {
+		return nil, err
+	}
+	return readJSON[Live](filepath.Join(d, "live.json"))
+}
+
+// SaveLive implements Backend.
+func (l *Local) SaveLive(ctx context.Context, env string, lv *Live) error {
+	d, err := l.envDir(env)
+	if err != nil {
+		return err
+	}
+	return writeJSON(filepath.Join(d, "live.json"), lv)
+}
+
+func readJSON[T any](p string) (*T, error) {
+	data, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var v T
+	if err := json.Unmarshal(data, &v); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", p, err)
+	}
+	return &v, nil
+}
+
+// writeJSON replaces p atomically and durably: temporary file, fsync,
+// rename, fsync of the directory.
+func writeJSON(p string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // after a successful rename there is nothing to remove
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(p))
+}
+
+func syncDir(d string) error {
+	f, err := os.Open(d)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("syncing %s: %w", d, err)
+	}
+	return nil
+}

@@ -1,0 +1,165 @@
+// Package state keeps what an upgrade must remember across processes and
+// machines: the journal of each environment's upgrade (every step recorded
+// before and after it acts, so a rerun resumes), the lock that allows one
+// upgrade per environment at a time, and the live color.
+//
+// A Backend stores them; Local keeps them in a directory (files 0600,
+// atomic writes with fsync). Writes are compare-and-swap on a version, so
+// that two writers cannot both win even where the lock is advisory.
+package state
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+)
+
+// Backend stores journals, locks and live colors per environment.
+type Backend interface {
+	// Lock takes the environment's lock for info's holder, or returns a
+	// *LockedError naming the current holder.
+	Lock(ctx context.Context, env string, info LockInfo) (*LockInfo, error)
+	// Unlock releases a lock this holder took (its ID must match).
+	Unlock(ctx context.Context, env string, id string) error
+	// ForceUnlock removes the lock whose ID is id, whoever holds it, as
+	// `terraform force-unlock` does; any other ID is refused.
+	ForceUnlock(ctx context.Context, env string, id string) error
+	// LockHolder returns the current lock, or nil.
+	LockHolder(ctx context.Context, env string) (*LockInfo, error)
+	// Journal returns the environment's journal, or nil when no upgrade
+	// was ever recorded.
+	Journal(ctx context.Context, env string) (*Journal, error)
+	// SaveJournal writes j if the stored journal's version is still
+	// j.Version (0 for none), then increments j.Version; otherwise it
+	// returns ErrConflict and writes nothing.
+	SaveJournal(ctx context.Context, env string, j *Journal) error
+	// Live returns the environment's live color record, or nil.
+	Live(ctx context.Context, env string) (*Live, error)
+	// SaveLive records the live color.
+	SaveLive(ctx context.Context, env string, l *Live) error
+}
+
+// ErrConflict means the journal changed since it was read.
+var ErrConflict = errors.New("the journal changed since it was read: another eksbg is writing it")
+
+// LockInfo says who holds an environment's lock.
+type LockInfo struct {
+	// ID is random; ForceUnlock needs it.
+	ID        string    `json:"id"`
+	Who       string    `json:"who"`
+	Host      string    `json:"host"`
+	PID       int       `json:"pid"`
+	Operation string    `json:"operation"`
+	Created   time.Time `json:"created"`
+}
+
+// LockedError is Lock's answer when someone else holds the lock.
+type LockedError struct {
+	Env    string
+	Holder LockInfo
+}
+
+func (e *LockedError) Error() string {
+	h := e.Holder
+	return fmt.Sprintf("environment %s is locked by %s on %s (pid %d, %s, since %s, lock ID %s): wait for it, or if that run is gone, 'eksbg force-unlock --env %s %s'",
+		e.Env, h.Who, h.Host, h.PID, h.Operation, h.Created.Format(time.RFC3339), h.ID, e.Env, h.ID)
+}
+
+// Journal is the record of one environment's upgrade.
+type Journal struct {
+	// Version counts saves; SaveJournal compares and increments it.
+	Version int `json:"version"`
+	// ID identifies the upgrade.
+	ID          string     `json:"id"`
+	Environment string     `json:"environment"`
+	From        ClusterRef `json:"from"`
+	To          ClusterRef `json:"to"`
+	StartedAt   time.Time  `json:"startedAt"`
+	// EndedAt is set when the upgrade finished, rolled back or was
+	// abandoned; an upgrade with no EndedAt is open.
+	EndedAt *time.Time `json:"endedAt,omitempty"`
+	Outcome string     `json:"outcome,omitempty"`
+	// Forced are the checks overridden with --force, and why.
+	Forced  []Override `json:"forced,omitempty"`
+	Entries []Entry    `json:"entries"`
+}
+
+// ClusterRef is a cluster of the pair.
+type ClusterRef struct {
+	Name    string `json:"name"`
+	Color   string `json:"color"`
+	Version string `json:"version"`
+}
+
+// Override is a check forced past, with the operator's reason.
+type Override struct {
+	Check  string    `json:"check"`
+	Reason string    `json:"reason"`
+	Who    string    `json:"who"`
+	At     time.Time `json:"at"`
+}
+
+// Entry states of a step.
+const (
+	Started  = "started"
+	Done     = "done"
+	Failed   = "failed"
+	Skipped  = "skipped"
+	Reverted = "reverted"
+)
+
+// Entry is one journal line: a step's state at a time.
+type Entry struct {
+	Phase string    `json:"phase"`
+	Step  string    `json:"step"`
+	State string    `json:"state"`
+	At    time.Time `json:"at"`
+	// Message says what happened, for people.
+	Message string `json:"message,omitempty"`
+	// Data is what a resumed run needs (weights written, a file's path).
+	Data map[string]string `json:"data,omitempty"`
+}
+
+// Open reports whether the upgrade has not ended.
+func (j *Journal) Open() bool { return j != nil && j.EndedAt == nil }
+
+// Last returns the newest entry of a step, and whether there is one.
+func (j *Journal) Last(phase, step string) (Entry, bool) {
+	for i := len(j.Entries) - 1; i >= 0; i-- {
+		if e := j.Entries[i]; e.Phase == phase && e.Step == step {
+			return e, true
+		}
+	}
+	return Entry{}, false
+}
+
+// Completed reports whether a step's newest entry is Done (or Skipped).
+func (j *Journal) Completed(phase, step string) bool {
+	e, ok := j.Last(phase, step)
+	return ok && (e.State == Done || e.State == Skipped)
+}
+
+// Live records which color serves an environment.
+type Live struct {
+	Color   string    `json:"color"`
+	Cluster string    `json:"cluster"`
+	Version string    `json:"version"`
+	Since   time.Time `json:"since"`
+	// Upgrade is the journal ID that made it live ("" for the first).
+	Upgrade string `json:"upgrade,omitempty"`
+}
+
+// ForEnvironment opens the state backend an environment's config names
+// (state.backend, state.dir relative to the directory of eksbg.yaml).
+func ForEnvironment(backend, dir, projectDir string) (Backend, error) {
+	switch backend {
+	case "", "local":
+		if !filepath.IsAbs(dir) {
+			dir = filepath.Join(projectDir, dir)
+		}
+		return &Local{Dir: dir}, nil
+	}
+	return nil, fmt.Errorf("state backend %q is not supported: use local", backend)
+}
