@@ -455,7 +455,9 @@ func TestIAMPolicyMatchesCode(t *testing.T) {
 	}
 
 	// The rendered policy allows exactly the listed actions.
-	outs, err := applyModule(t, filepath.Join("modules", "iam", "policy"), map[string]any{"region": "us-east-1", "account_id": "111122223333", "cluster_names": []string{"prod-blue"}})
+	outs, err := applyModule(t, filepath.Join("modules", "iam", "policy"), map[string]any{"region": "us-east-1", "account_id": "111122223333", "cluster_names": []string{"prod-blue"},
+		// eksbg shifts weights (ModifyRule): the policy needs the rules it may change.
+		"listener_rule_arns": []string{"arn:aws:elasticloadbalancing:us-east-1:111122223333:listener-rule/app/prod/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee"}})
 	if err != nil {
 		t.Fatal(err)
 	}
