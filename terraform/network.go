@@ -253,7 +253,7 @@ func idOf(v any, prefix string) (string, error) {
 		return "", fmt.Errorf("holds %s, want an ID (%s...)", describeJSON(v), prefix)
 	}
 	if !strings.HasPrefix(s, prefix) {
-		return "", fmt.Errorf("%q is not an ID of the form %s...", s, prefix)
+		return "", fmt.Errorf("%q is not an ID of the form %s<id>", s, prefix)
 	}
 	return s, nil
 }
