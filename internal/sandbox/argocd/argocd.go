@@ -24,6 +24,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/eksbg/eksbg/internal/sandbox/catalog"
+	"github.com/eksbg/eksbg/internal/sandbox/kube"
 	"github.com/eksbg/eksbg/internal/sandbox/kubeapply"
 )
 
@@ -123,7 +124,7 @@ func Start(ctx context.Context, o Options) (_ *Instance, err error) {
 	if err := catalog.WriteRepo(ctx, filepath.Join(o.Dir, "git", "catalog.git")); err != nil {
 		return nil, err
 	}
-	ports, err := freePorts(8)
+	ports, err := kube.FreePorts(8)
 	if err != nil {
 		return nil, err
 	}
@@ -399,27 +400,6 @@ func (inst *Instance) Close() {
 		inst.procs[i].halt()
 	}
 	inst.procs = nil
-}
-
-// freePorts picks n distinct free loopback ports (released before the
-// processes bind them).
-func freePorts(n int) ([]int, error) {
-	ls := make([]net.Listener, 0, n)
-	defer func() {
-		for _, l := range ls {
-			_ = l.Close()
-		}
-	}()
-	out := make([]int, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("finding a free port: %w", err)
-		}
-		ls = append(ls, l)
-		out = append(out, l.Addr().(*net.TCPAddr).Port)
-	}
-	return out, nil
 }
 
 // lastLines is the end of a log file.

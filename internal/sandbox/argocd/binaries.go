@@ -10,13 +10,13 @@
 package argocd
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/eksbg/eksbg/internal/sandbox/kube"
 )
 
 // Version is the pinned Argo CD version; hack/argocd-bins.sh builds it (a
@@ -46,17 +46,7 @@ type Binaries struct {
 
 // DefaultDir is where hack/argocd-bins.sh (`make argocd-bins`) caches the
 // build: $XDG_CACHE_HOME/eksbg/argocd/<version>.
-func DefaultDir() (string, error) {
-	cache := os.Getenv("XDG_CACHE_HOME")
-	if cache == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("finding the cache directory: %w", err)
-		}
-		cache = filepath.Join(home, ".cache")
-	}
-	return filepath.Join(cache, "eksbg", "argocd", Version), nil
-}
+func DefaultDir() (string, error) { return kube.CacheDir("argocd", Version) }
 
 // LocateBinaries finds the build in $EKSBG_ARGOCD_DIR, else DefaultDir,
 // and redis-server, git and git-daemon. It fails naming what is missing
@@ -74,7 +64,7 @@ func LocateBinaries() (Binaries, error) {
 	b.Argocd = filepath.Join(b.BinDir, "argocd")
 	hint := fmt.Sprintf("run `make argocd-bins` (hack/argocd-bins.sh) or set %s", DirEnv)
 	for _, p := range []string{b.Argocd, filepath.Join(b.BinDir, "argocd-k8s-auth")} {
-		if err := executable(p); err != nil {
+		if err := kube.Executable(p); err != nil {
 			return Binaries{}, fmt.Errorf("the sandbox's Argo CD %s needs %s: %w; %s", Version, filepath.Base(p), err, hint)
 		}
 	}
@@ -93,21 +83,8 @@ func LocateBinaries() (Binaries, error) {
 		return Binaries{}, fmt.Errorf("finding git's exec path: %w", err)
 	}
 	b.GitDaemon = filepath.Join(strings.TrimSpace(string(out)), "git-daemon")
-	if err := executable(b.GitDaemon); err != nil {
+	if err := kube.Executable(b.GitDaemon); err != nil {
 		return Binaries{}, fmt.Errorf("the sandbox's catalog repository needs git daemon: %w", err)
 	}
 	return b, nil
-}
-
-func executable(path string) error {
-	st, err := os.Stat(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("%s does not exist", path)
-	case err != nil:
-		return err
-	case st.IsDir() || st.Mode().Perm()&0o111 == 0:
-		return fmt.Errorf("%s is not an executable file", path)
-	}
-	return nil
 }

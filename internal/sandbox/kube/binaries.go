@@ -40,6 +40,12 @@ type Binaries struct {
 // DefaultBinDir is where hack/kube-bins.sh (`make kube-bins`) caches the
 // binaries: $XDG_CACHE_HOME/eksbg/kube/<kube>-kwok-<kwok>/bin.
 func DefaultBinDir() (string, error) {
+	return CacheDir("kube", KubeVersion+"-kwok-"+KwokVersion, "bin")
+}
+
+// CacheDir is $XDG_CACHE_HOME/eksbg/<parts...> (~/.cache by default),
+// where the build scripts cache what they build.
+func CacheDir(parts ...string) (string, error) {
 	cache := os.Getenv("XDG_CACHE_HOME")
 	if cache == "" {
 		home, err := os.UserHomeDir()
@@ -48,7 +54,7 @@ func DefaultBinDir() (string, error) {
 		}
 		cache = filepath.Join(home, ".cache")
 	}
-	return filepath.Join(cache, "eksbg", "kube", KubeVersion+"-kwok-"+KwokVersion, "bin"), nil
+	return filepath.Join(append([]string{cache, "eksbg"}, parts...)...), nil
 }
 
 // LocateBinaries finds the binaries in $EKSBG_KUBE_BIN, else in
@@ -76,7 +82,7 @@ func BinariesIn(dir string) (Binaries, error) {
 		Kwok:              filepath.Join(dir, "kwok"),
 	}
 	for _, p := range []string{b.Etcd, b.APIServer, b.ControllerManager, b.Scheduler, b.Kwok} {
-		if err := executable(p); err != nil {
+		if err := Executable(p); err != nil {
 			return Binaries{}, fmt.Errorf("the sandbox's control planes need %s (Kubernetes %s, kwok %s): %w; run `make kube-bins` (hack/kube-bins.sh) or set %s to a directory holding it",
 				filepath.Base(p), KubeVersion, KwokVersion, err, BinDirEnv)
 		}
@@ -84,7 +90,8 @@ func BinariesIn(dir string) (Binaries, error) {
 	return b, nil
 }
 
-func executable(path string) error {
+// Executable checks that path is an executable file, naming what is wrong.
+func Executable(path string) error {
 	st, err := os.Stat(path) // follows the etcd symlink
 	switch {
 	case errors.Is(err, fs.ErrNotExist):

@@ -174,7 +174,7 @@ func (e *earlyExitError) Error() string { return e.err.Error() }
 func (e *earlyExitError) Unwrap() error { return e.err }
 
 func startOnce(ctx context.Context, bins Binaries, etcd *Etcd, dir string, cfg ClusterConfig, ca *keyPair, clients map[string]*keyPair) (*ControlPlane, error) {
-	ports, err := freePorts(1)
+	ports, err := FreePorts(1)
 	if err != nil {
 		return nil, err
 	}

@@ -36,7 +36,7 @@ func StartEtcd(ctx context.Context, bins Binaries, dir string) (*Etcd, error) {
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return nil, fmt.Errorf("creating the etcd data directory: %w", err)
 	}
-	ports, err := freePorts(2)
+	ports, err := FreePorts(2)
 	if err != nil {
 		return nil, err
 	}
@@ -133,11 +133,11 @@ func (e *Etcd) PID() int { return e.proc.pid() }
 // Stop stops etcd and waits for it to exit.
 func (e *Etcd) Stop(ctx context.Context) error { return e.proc.stop(ctx) }
 
-// freePorts picks n distinct free TCP ports on loopback. The ports are
+// FreePorts picks n distinct free TCP ports on loopback. The ports are
 // released before the caller binds them, so another process may take one
 // in between; starting a control plane retries on a fresh set if a
 // process exits early.
-func freePorts(n int) ([]int, error) {
+func FreePorts(n int) ([]int, error) {
 	var ls []net.Listener
 	defer func() {
 		for _, l := range ls {
