@@ -27,6 +27,22 @@ func CheckAll(ctx context.Context, c Clients, ins []Input) ([]*Report, error) {
 	if c.EC2 == nil || c.EKS == nil || c.Quotas == nil || c.ELB == nil {
 		return nil, fmt.Errorf("capacity: the EC2, EKS, Service Quotas and ELB clients are required")
 	}
+	co := newCollector(c)
+	if c.Census != nil || c.CNIEnv != nil {
+		// Only a blue cluster that exists has pods to count and an aws-node
+		// to read: one ListClusters (which the quota check needs anyway)
+		// saves a DescribeCluster per environment that has none.
+		names, err := co.clusterNames(ctx)
+		if err != nil {
+			return nil, err
+		}
+		ins = slices.Clone(ins)
+		for i := range ins {
+			if ins[i].BlueCluster != "" && !slices.Contains(names, ins[i].BlueCluster) {
+				ins[i].BlueCluster = ""
+			}
+		}
+	}
 	preps := make([]*prepared, len(ins))
 	g, gctx := errgroup.WithContext(ctx)
 	for i, in := range ins {
@@ -40,7 +56,6 @@ func CheckAll(ctx context.Context, c Clients, ins []Input) ([]*Report, error) {
 		return nil, err
 	}
 
-	co := newCollector(c)
 	vpcOf := make([]string, len(preps))
 	var unknown []string
 	for i, p := range preps {

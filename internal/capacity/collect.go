@@ -101,6 +101,12 @@ type eniAddrs struct{ ips, prefixes []uint32 }
 type collector struct {
 	c   Clients
 	sem chan struct{}
+
+	// clusters memoises ListClusters: CheckAll needs it before preparing
+	// (is there a blue cluster to count pods on?) and the quota check after.
+	clustersOnce sync.Once
+	clusters     []string
+	clustersErr  error
 }
 
 func newCollector(c Clients) *collector {
@@ -593,8 +599,13 @@ func (co *collector) quota(ctx context.Context, q quotaKey) (float64, error) {
 	return *v, nil
 }
 
-// clusterNames lists the region's EKS clusters.
+// clusterNames lists the region's EKS clusters, once per collector.
 func (co *collector) clusterNames(ctx context.Context) ([]string, error) {
+	co.clustersOnce.Do(func() { co.clusters, co.clustersErr = co.listClusters(ctx) })
+	return co.clusters, co.clustersErr
+}
+
+func (co *collector) listClusters(ctx context.Context) ([]string, error) {
 	pg := eks.NewListClustersPaginator(co.c.EKS, &eks.ListClustersInput{MaxResults: aws.Int32(eksPageSize)})
 	var out []string
 	for pg.HasMorePages() {
