@@ -357,8 +357,16 @@ func buildMotoWorld(ctx context.Context, t *testing.T, c diffClients) *motoWorld
 		must("CreateSubnet "+sn.name, err)
 		w.subnets[sn.name] = aws.ToString(out.Subnet.SubnetId)
 	}
+	// moto 5.2.1 draws secondary addresses at random without checking them
+	// against each other, so SecondaryPrivateIpAddressCount sometimes hands
+	// out one address twice (a CI run failed on it). The addresses are named
+	// here instead; the comparison labels them by order, not by value.
+	addrs := []ec2types.PrivateIpAddressSpecification{{PrivateIpAddress: aws.String("10.30.0.10"), Primary: aws.Bool(true)}}
+	for i := range diffENISecondaries {
+		addrs = append(addrs, ec2types.PrivateIpAddressSpecification{PrivateIpAddress: aws.String(fmt.Sprintf("10.30.0.%d", 11+i)), Primary: aws.Bool(false)})
+	}
 	_, err = c.ec2.CreateNetworkInterface(ctx, &ec2.CreateNetworkInterfaceInput{SubnetId: aws.String(w.subnets["diff-nodes-a"]),
-		Description: aws.String(diffENIDescription), SecondaryPrivateIpAddressCount: aws.Int32(diffENISecondaries),
+		Description: aws.String(diffENIDescription), PrivateIpAddresses: addrs,
 		Ipv4PrefixCount:   aws.Int32(diffENIPrefixes),
 		TagSpecifications: tagSpec(ec2types.ResourceTypeNetworkInterface, map[string]string{"Name": diffENIName})})
 	must("CreateNetworkInterface", err)
