@@ -24,6 +24,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/eksbg/eksbg/internal/gitops"
 	"github.com/eksbg/eksbg/internal/sandbox/argocd"
 	"github.com/eksbg/eksbg/internal/sandbox/catalog"
 	"github.com/eksbg/eksbg/internal/sandbox/kube"
@@ -150,7 +151,7 @@ func TestSandboxGitOps(t *testing.T) {
 
 	// The cluster secrets authenticate with awsAuthConfig only.
 	for _, c := range []string{"shop-blue", "shop-green"} {
-		sec, err := argo.CoreV1().Secrets(ns).Get(ctx, argocd.SecretName(c), metav1.GetOptions{})
+		sec, err := argo.CoreV1().Secrets(ns).Get(ctx, gitops.SecretName(c), metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -171,7 +172,7 @@ func TestSandboxGitOps(t *testing.T) {
 	// Blue: Synced and Healthy (health from the kwok-run Deployment).
 	wctx, wcancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer wcancel()
-	apps, err := argocd.WaitApplications(wctx, dyn, ns, blueServer, time.Second, argocd.AllSyncedHealthy(1))
+	apps, err := gitops.WaitApplications(wctx, dyn, ns, blueServer, gitops.AllSyncedHealthy(1))
 	if err != nil {
 		t.Fatalf("%v; applications: %+v", err, apps)
 	}
@@ -211,21 +212,21 @@ func TestSandboxGitOps(t *testing.T) {
 	waitSuspend(ctx, t, blue, false)
 	waitSuspend(ctx, t, green, true)
 	// Flip: a real sync on each cluster.
-	if err := argocd.SetSingletons(ctx, argo, ns, "shop-blue", false); err != nil {
+	if err := gitops.SetSingletons(ctx, argo, ns, "shop-blue", false); err != nil {
 		t.Fatal(err)
 	}
-	if err := argocd.SetSingletons(ctx, argo, ns, "shop-green", true); err != nil {
+	if err := gitops.SetSingletons(ctx, argo, ns, "shop-green", true); err != nil {
 		t.Fatal(err)
 	}
 	waitSuspend(ctx, t, blue, true)
 	waitSuspend(ctx, t, green, false)
-	if _, err := argocd.WaitApplications(ctx, dyn, ns, blueServer, time.Second, argocd.AllSyncedHealthy(1)); err != nil {
+	if _, err := gitops.WaitApplications(ctx, dyn, ns, blueServer, gitops.AllSyncedHealthy(1)); err != nil {
 		t.Fatal(err)
 	}
 	// Registering a registered cluster replaces its labels: blue runs the
 	// singletons again.
-	if err := argocd.RegisterCluster(ctx, argo, ns, argocd.Cluster{Name: "shop-blue", Server: blueServer, CAData: bcp.CAPEM(),
-		Labels:      map[string]string{"env": "shop", catalog.LabelColor: "blue", catalog.LabelSingletons: "true"},
+	if err := gitops.RegisterCluster(ctx, argo, ns, gitops.Cluster{Name: "shop-blue", Server: blueServer, CAData: bcp.CAPEM(),
+		Labels:      map[string]string{"env": "shop", catalog.LabelColor: "blue", catalog.LabelSingletons: gitops.SingletonsActive},
 		Annotations: map[string]string{catalog.AnnotationTargetGroupARN: blueTG}}); err != nil {
 		t.Fatal(err)
 	}
@@ -243,14 +244,14 @@ func TestSandboxGitOps(t *testing.T) {
 	}); err != nil {
 		t.Fatal("green's control plane did not stop")
 	}
-	if err := argocd.UnregisterCluster(ctx, argo, ns, "shop-green"); err != nil {
+	if err := gitops.UnregisterCluster(ctx, argo, ns, "shop-green"); err != nil {
 		t.Fatal(err)
 	}
-	if apps, err := argocd.WaitApplications(ctx, dyn, ns, greenServer, time.Second, func(a []argocd.Application) bool { return len(a) == 0 }); err != nil {
+	if apps, err := gitops.WaitApplications(ctx, dyn, ns, greenServer, func(a []gitops.Application) bool { return len(a) == 0 }); err != nil {
 		t.Fatalf("%v: green's applications stayed: %+v", err, apps)
 	}
 	// Blue's is untouched.
-	if apps, err := argocd.ListApplications(ctx, dyn, ns, blueServer); err != nil || len(apps) != 1 || !apps[0].SyncedHealthy() {
+	if apps, err := gitops.ListApplications(ctx, dyn, ns, blueServer); err != nil || len(apps) != 1 || !apps[0].SyncedHealthy() {
 		t.Fatalf("blue's applications after green left: %+v %v", apps, err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eksbg/eksbg/internal/gitops"
 	"github.com/eksbg/eksbg/internal/sandbox/argocd"
 	"github.com/eksbg/eksbg/internal/sandbox/kube"
 	"github.com/eksbg/eksbg/internal/sandbox/sandboxtest"
@@ -42,8 +43,7 @@ func BenchmarkStartSandbox(b *testing.B) {
 		b.StopTimer()
 		t0 := time.Now()
 		cp, _ := m.ControlPlane("demo-blue")
-		if _, err := argocd.WaitApplications(ctx, s.ArgoCD.Dynamic(), s.ArgoCD.Namespace(), cp.Endpoint(), 200*time.Millisecond,
-			argocd.AllSyncedHealthy(1)); err != nil {
+		if _, err := gitops.WaitApplications(ctx, s.ArgoCD.Dynamic(), s.ArgoCD.Namespace(), cp.Endpoint(), gitops.AllSyncedHealthy(1)); err != nil {
 			b.Fatal(err)
 		}
 		synced += time.Since(t0)

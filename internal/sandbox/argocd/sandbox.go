@@ -22,6 +22,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/eksbg/eksbg/internal/awsconf"
+	"github.com/eksbg/eksbg/internal/gitops"
 	"github.com/eksbg/eksbg/internal/sandbox/catalog"
 	"github.com/eksbg/eksbg/internal/sandbox/emulator"
 	"github.com/eksbg/eksbg/internal/sandbox/kube"
@@ -74,7 +75,7 @@ type Sandbox struct {
 // with it (RegisterSandboxClusters), starts the TargetGroupBinding
 // controller on every other cluster and keeps that set in step with the
 // control planes as clusters come and go. Clusters created later (green)
-// are not registered with Argo CD: that is eksbg's job (RegisterCluster).
+// are not registered with Argo CD: that is eksbg's job (gitops.RegisterCluster).
 func StartSandbox(ctx context.Context, o SandboxOptions) (_ *Sandbox, err error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -192,9 +193,9 @@ func RegisterSandboxClusters(ctx context.Context, inst *Instance, elb DescribeTa
 		if err != nil {
 			return fmt.Errorf("cluster %s: %w", aws.ToString(c.Name), err)
 		}
-		reg := Cluster{Name: aws.ToString(c.Name), Server: aws.ToString(c.Endpoint), CAData: ca,
-			Labels: map[string]string{catalog.LabelEnvironment: env, catalog.LabelColor: color,
-				catalog.LabelSingletons: fmt.Sprint(color == "blue" || perEnv[env] == 1)}}
+		reg := gitops.Cluster{Name: aws.ToString(c.Name), Server: aws.ToString(c.Endpoint), CAData: ca,
+			Labels: map[string]string{catalog.LabelEnvironment: env, gitops.LabelColor: color,
+				gitops.LabelSingletons: singletons(color == "blue" || perEnv[env] == 1)}}
 		out, err := elb.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{Names: []string{catalog.TargetGroupName(env, color)}})
 		var nf *elbtypes.TargetGroupNotFoundException
 		switch {
@@ -202,16 +203,16 @@ func RegisterSandboxClusters(ctx context.Context, inst *Instance, elb DescribeTa
 		case err != nil:
 			return fmt.Errorf("finding the target group of %s: %w", reg.Name, err)
 		case len(out.TargetGroups) == 1:
-			reg.Annotations = map[string]string{catalog.AnnotationTargetGroupARN: aws.ToString(out.TargetGroups[0].TargetGroupArn)}
+			reg.Annotations = map[string]string{gitops.AnnotationTargetGroupARN: aws.ToString(out.TargetGroups[0].TargetGroupArn)}
 		}
 		// A secret already there (eksbg registered the cluster, or moved
 		// its singletons) is left as it is.
-		if _, err := inst.Kube().CoreV1().Secrets(inst.Namespace()).Get(ctx, SecretName(reg.Name), metav1.GetOptions{}); err == nil {
+		if _, err := inst.Kube().CoreV1().Secrets(inst.Namespace()).Get(ctx, gitops.SecretName(reg.Name), metav1.GetOptions{}); err == nil {
 			continue
 		} else if !apierrors.IsNotFound(err) {
 			return fmt.Errorf("reading the cluster secret of %s: %w", reg.Name, err)
 		}
-		if err := RegisterCluster(ctx, inst.Kube(), inst.Namespace(), reg); err != nil {
+		if err := gitops.RegisterCluster(ctx, inst.Kube(), inst.Namespace(), reg); err != nil {
 			return err
 		}
 	}
@@ -301,4 +302,12 @@ func decodeCA(data string) ([]byte, error) {
 		return nil, fmt.Errorf("decoding the cluster's CA: %w", err)
 	}
 	return ca, nil
+}
+
+// singletons is the LabelSingletons value for a cluster that runs them or not.
+func singletons(active bool) string {
+	if active {
+		return gitops.SingletonsActive
+	}
+	return gitops.SingletonsSuspended
 }

@@ -30,6 +30,8 @@ import (
 	"path/filepath"
 	"strings"
 	"text/template"
+
+	"github.com/eksbg/eksbg/internal/gitops"
 )
 
 //go:embed all:repo
@@ -40,14 +42,11 @@ var embedded embed.FS
 const (
 	// LabelEnvironment selects the clusters of an environment.
 	LabelEnvironment = "env"
-	// LabelColor is the cluster's color (blue, green).
-	LabelColor = "eksbg.io/color"
-	// LabelSingletons is "true" on the one cluster of an environment that
-	// runs singletons (its CronJobs are not suspended), "false" elsewhere.
-	LabelSingletons = "eksbg.io/singletons"
-	// AnnotationTargetGroupARN is the ARN of the target group the
-	// cluster's web pods are registered in (its TargetGroupBinding).
-	AnnotationTargetGroupARN = "eksbg.io/target-group-arn"
+	// LabelColor, LabelSingletons and AnnotationTargetGroupARN are eksbg's
+	// (package gitops says what they mean).
+	LabelColor               = gitops.LabelColor
+	LabelSingletons          = gitops.LabelSingletons
+	AnnotationTargetGroupARN = gitops.AnnotationTargetGroupARN
 )
 
 // Names of what the catalog deploys, for tests and docs.

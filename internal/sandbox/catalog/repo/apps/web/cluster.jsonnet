@@ -6,5 +6,5 @@
 local cron = std.parseYaml(importstr 'cronjob.yaml');
 local tgb = std.parseYaml(importstr 'targetgroupbinding.yaml');
 local arn = std.extVar('targetGroupARN');
-[cron { spec+: { suspend: std.extVar('singletons') != 'true' } }] +
+[cron { spec+: { suspend: std.extVar('singletons') != 'active' } }] +
 (if arn == '' then [] else [tgb { spec+: { targetGroupARN: arn } }])

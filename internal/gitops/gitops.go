@@ -1,14 +1,14 @@
-package argocd
+package gitops
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"reflect"
 	"slices"
 	"strings"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -16,17 +16,39 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
-
-	"github.com/eksbg/eksbg/internal/sandbox/catalog"
 )
 
-// Argo CD's cluster secrets and Applications, through the Kubernetes API
-// of the management cluster: what eksbg's upgrade does to move apps
-// (register green, flip singletons, wait for sync, unregister blue).
+// Package gitops is Argo CD as eksbg drives it, through the Kubernetes API
+// of the management cluster: cluster secrets (register green, flip
+// singletons, unregister blue) and Applications (wait for sync, compare
+// the two colors).
 // https://argo-cd.readthedocs.io/en/stable/operator-manual/declarative-setup/#clusters
+
+// Labels and annotations eksbg puts on cluster secrets. ApplicationSets
+// read them through their cluster generator (docs/singletons.md).
+const (
+	// LabelColor is the cluster's color (blue, green).
+	LabelColor = "eksbg.io/color"
+	// LabelSingletons is SingletonsActive on the one cluster of an
+	// environment that runs singletons (its CronJobs are not suspended)
+	// and SingletonsSuspended elsewhere.
+	LabelSingletons = "eksbg.io/singletons"
+	// AnnotationTargetGroupARN is the ARN of the target group the
+	// cluster's pods are registered in (its TargetGroupBinding), when the
+	// environment has one listener rule; AnnotationTargetGroupARNs lists
+	// them all, comma-separated, in the order of the rules.
+	AnnotationTargetGroupARN  = "eksbg.io/target-group-arn"
+	AnnotationTargetGroupARNs = "eksbg.io/target-group-arns"
+)
+
+// Values of LabelSingletons.
+const (
+	SingletonsActive    = "active"
+	SingletonsSuspended = "suspended"
+)
 
 // Labels Argo CD itself reads.
 const (
@@ -49,11 +71,10 @@ type Cluster struct {
 	// DescribeCluster.
 	Server string
 	CAData []byte
-	// Labels go on the secret: catalog.LabelEnvironment,
-	// catalog.LabelColor, catalog.LabelSingletons and the project's
-	// clusterSecretLabels.
+	// Labels go on the secret: the environment's clusterSecretLabels,
+	// LabelColor and LabelSingletons.
 	Labels map[string]string
-	// Annotations go on the secret (catalog.AnnotationTargetGroupARN).
+	// Annotations go on the secret (AnnotationTargetGroupARN).
 	Annotations map[string]string
 	// RoleARN, when set, is assumed by argocd-k8s-auth.
 	RoleARN string
@@ -134,9 +155,14 @@ func SetClusterLabels(ctx context.Context, kc kubernetes.Interface, namespace, c
 	return nil
 }
 
-// SetSingletons sets a cluster's catalog.LabelSingletons label.
-func SetSingletons(ctx context.Context, kc kubernetes.Interface, namespace, cluster string, on bool) error {
-	return SetClusterLabels(ctx, kc, namespace, cluster, map[string]string{catalog.LabelSingletons: fmt.Sprint(on)})
+// SetSingletons sets a cluster's LabelSingletons label to
+// SingletonsActive or SingletonsSuspended.
+func SetSingletons(ctx context.Context, kc kubernetes.Interface, namespace, cluster string, active bool) error {
+	v := SingletonsSuspended
+	if active {
+		v = SingletonsActive
+	}
+	return SetClusterLabels(ctx, kc, namespace, cluster, map[string]string{LabelSingletons: v})
 }
 
 // UnregisterCluster deletes a cluster's secret; a missing secret is not
@@ -173,8 +199,10 @@ type Application struct {
 	// OperationPhase is status.operationState.phase of the last sync
 	// (Running, Succeeded, Failed, Error), "" if none ran.
 	OperationPhase string
-	Finalizers     []string
-	Deleting       bool
+	// Message is the last sync's or the health's message, if any.
+	Message    string
+	Finalizers []string
+	Deleting   bool
 }
 
 // SyncedHealthy reports whether the Application is Synced and Healthy
@@ -189,7 +217,13 @@ func applicationOf(u *unstructured.Unstructured) Application {
 	a := Application{Name: u.GetName(), Server: str("spec", "destination", "server"),
 		Sync: str("status", "sync", "status"), Health: str("status", "health", "status"),
 		Revision: str("status", "sync", "revision"), OperationPhase: str("status", "operationState", "phase"),
+		Message:    str("status", "operationState", "message"),
 		Finalizers: u.GetFinalizers(), Deleting: u.GetDeletionTimestamp() != nil}
+	if a.Message == "" || a.OperationPhase == "Succeeded" {
+		if m := str("status", "health", "message"); m != "" {
+			a.Message = m
+		}
+	}
 	specSrc, _, _ := unstructured.NestedFieldNoCopy(u.Object, "spec", "source")
 	cmpSrc, _, _ := unstructured.NestedFieldNoCopy(u.Object, "status", "sync", "comparedTo", "source")
 	specDst, _, _ := unstructured.NestedFieldNoCopy(u.Object, "spec", "destination")
@@ -216,23 +250,129 @@ func ListApplications(ctx context.Context, dyn dynamic.Interface, namespace, ser
 	return out, nil
 }
 
-// WaitApplications polls the Applications of the cluster at server until
-// done says so, and returns them; ctx bounds the wait. done sees every
-// poll's list (possibly empty).
-func WaitApplications(ctx context.Context, dyn dynamic.Interface, namespace, server string, every time.Duration, done func([]Application) bool) ([]Application, error) {
-	var apps []Application
-	err := wait.PollUntilContextCancel(ctx, every, true, func(ctx context.Context) (bool, error) {
-		var err error
-		apps, err = ListApplications(ctx, dyn, namespace, server)
-		if err != nil {
-			return false, err
+// WaitApplications watches the Applications of the cluster at server
+// until done says so, and returns them; ctx bounds the wait. done sees
+// the whole set (possibly empty) after the first list and after every
+// change. A watch that ends (the API server closes watches every few
+// minutes) is resumed from the last resource version, or from a new list
+// when that version has expired.
+func WaitApplications(ctx context.Context, dyn dynamic.Interface, namespace, server string, done func([]Application) bool) ([]Application, error) {
+	res := dyn.Resource(ApplicationGVR).Namespace(namespace)
+	byName := map[string]Application{}
+	current := func() []Application {
+		out := make([]Application, 0, len(byName))
+		for _, a := range byName {
+			if server == "" || a.Server == server {
+				out = append(out, a)
+			}
 		}
-		return done(apps), nil
-	})
-	if err != nil {
-		return apps, fmt.Errorf("waiting for the applications of %s: %w", server, err)
+		slices.SortFunc(out, func(x, y Application) int { return strings.Compare(x.Name, y.Name) })
+		return out
 	}
-	return apps, nil
+	fail := func(err error) ([]Application, error) {
+		return current(), fmt.Errorf("waiting for the applications of %s: %w", server, err)
+	}
+	rv := ""
+	for {
+		if rv == "" {
+			list, err := res.List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return fail(err)
+			}
+			clear(byName)
+			for i := range list.Items {
+				byName[list.Items[i].GetName()] = applicationOf(&list.Items[i])
+			}
+			rv = list.GetResourceVersion()
+			if apps := current(); done(apps) {
+				return apps, nil
+			}
+		}
+		w, err := res.Watch(ctx, metav1.ListOptions{ResourceVersion: rv, AllowWatchBookmarks: true})
+		if err != nil {
+			return fail(err)
+		}
+		rv, err = drainWatch(ctx, w, rv, byName)
+		w.Stop()
+		switch {
+		case errors.Is(err, errDone):
+		case err != nil:
+			return fail(err)
+		}
+		if apps := current(); done(apps) {
+			return apps, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return fail(err)
+		}
+	}
+}
+
+// errDone ends drainWatch after one change, so that the caller evaluates.
+var errDone = errors.New("changed")
+
+// drainWatch applies the next change from w to byName and returns the new
+// resource version ("" when the watch expired and a list must follow).
+func drainWatch(ctx context.Context, w watch.Interface, rv string, byName map[string]Application) (string, error) {
+	for {
+		select {
+		case <-ctx.Done():
+			return rv, ctx.Err()
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				return rv, nil
+			}
+			switch ev.Type {
+			case watch.Error:
+				// Most often 410 Gone (the version expired); whatever it
+				// is, a fresh list recovers.
+				return "", nil
+			case watch.Bookmark:
+				if u, ok := ev.Object.(*unstructured.Unstructured); ok {
+					rv = u.GetResourceVersion()
+				}
+				continue
+			}
+			u, ok := ev.Object.(*unstructured.Unstructured)
+			if !ok {
+				continue
+			}
+			rv = u.GetResourceVersion()
+			if ev.Type == watch.Deleted {
+				delete(byName, u.GetName())
+			} else {
+				byName[u.GetName()] = applicationOf(u)
+			}
+			return rv, errDone
+		}
+	}
+}
+
+// NotReady describes the Applications done is waiting for, for an error
+// message after a timeout: each one's name and states.
+func NotReady(apps []Application) string {
+	var parts []string
+	for _, a := range apps {
+		if a.SyncedHealthy() {
+			continue
+		}
+		s := fmt.Sprintf("%s (%s/%s", a.Name, orUnknown(a.Sync), orUnknown(a.Health))
+		if a.OperationPhase != "" {
+			s += ", last sync " + a.OperationPhase
+		}
+		if a.Message != "" {
+			s += ": " + a.Message
+		}
+		parts = append(parts, s+")")
+	}
+	return strings.Join(parts, "; ")
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "Unknown"
+	}
+	return s
 }
 
 // AllSyncedHealthy is a WaitApplications condition: at least want
