@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"gopkg.in/yaml.v3"
 
 	"github.com/eksbg/eksbg/clusters"
 	"github.com/eksbg/eksbg/internal/capacity"
@@ -70,4 +71,40 @@ func CapacityFindings(rep *capacity.Report) []findings.Finding {
 		}
 	}
 	return out
+}
+
+// ScaledConfig returns a copy of cfg whose node groups are the ones named
+// in nodes, each sized to exactly that many nodes; the others are left
+// out. The capacity model run on it gives the demand of adding those nodes
+// to a running cluster (a scale-up before a traffic step).
+func ScaledConfig(cfg *clusters.Config, nodes map[string]int) (*clusters.Config, error) {
+	var doc map[string]any
+	if err := yaml.Unmarshal(cfg.Bytes(), &doc); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", cfg.File, err)
+	}
+	for _, key := range []string{"managedNodeGroups", "nodeGroups"} {
+		list, _ := doc[key].([]any)
+		var kept []any
+		for _, item := range list {
+			ng, ok := item.(map[string]any)
+			if !ok {
+				continue
+			}
+			name, _ := ng["name"].(string)
+			n, ok := nodes[name]
+			if !ok || n <= 0 {
+				continue
+			}
+			ng["desiredCapacity"], ng["minSize"], ng["maxSize"] = n, n, n
+			kept = append(kept, ng)
+		}
+		if list != nil {
+			doc[key] = kept
+		}
+	}
+	out, err := yaml.Marshal(doc)
+	if err != nil {
+		return nil, err
+	}
+	return clusters.Parse(cfg.File+" (scaled)", out)
 }

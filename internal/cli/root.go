@@ -124,6 +124,11 @@ account, run it against the local sandbox: see 'eksbg sandbox --help'.`,
 	root.AddCommand(NewCmdPlan(f, nil))
 	root.AddCommand(NewCmdForceUnlock(f, nil))
 	root.AddCommand(NewCmdCapacity(f, nil))
+	root.AddCommand(NewCmdDrift(f, nil))
+	root.AddCommand(NewCmdUpgrade(f, nil))
+	root.AddCommand(NewCmdRollback(f, nil))
+	root.AddCommand(NewCmdShift(f, nil))
+	root.AddCommand(NewCmdStatus(f, nil))
 	return root
 }
 
@@ -147,6 +152,7 @@ func Main(ctx context.Context, args []string, io IO) int {
 			fmt.Fprintf(io.ErrOut, "Error: %v\nRun '%s --help' for usage.\n", err, commandPath(root, args))
 		case errors.Is(err, context.Canceled):
 			fmt.Fprintln(io.ErrOut, "Interrupted.")
+			return ExitInterrupted
 		default:
 			fmt.Fprintf(io.ErrOut, "Error: %v\n", err)
 		}

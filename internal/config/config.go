@@ -31,8 +31,14 @@ const (
 
 	// StateBackendLocal keeps state as files in a local directory.
 	StateBackendLocal = "local"
+	// StateBackendS3 keeps state as objects in an S3 bucket.
+	StateBackendS3 = "s3"
 	// DefaultStateDir is the default local state directory.
 	DefaultStateDir = ".eksbg/state"
+	// TeardownManual deletes blue only when the operator approves;
+	// TeardownAuto deletes it as soon as traffic and singletons moved.
+	TeardownManual = "manual"
+	TeardownAuto   = "auto"
 	// DefaultArgoCDNamespace is the default namespace of Argo CD.
 	DefaultArgoCDNamespace = "argocd"
 	// DefaultNameTemplate is the default cluster name template.
@@ -71,6 +77,9 @@ type Environment struct {
 	Traffic Traffic `yaml:"traffic"`
 	ArgoCD  ArgoCD  `yaml:"argocd"`
 	State   State   `yaml:"state,omitempty"`
+	// Teardown is "manual" (the default: blue is deleted only after
+	// `eksbg upgrade --approve` or a confirmation in the TUI) or "auto".
+	Teardown string `yaml:"teardown,omitempty"`
 }
 
 // AWS says where the environment lives and how to get credentials for it.
@@ -204,11 +213,18 @@ func (m Management) UsesEKS() bool { return m.EKSCluster != "" }
 
 // State is where eksbg keeps the state of upgrades.
 type State struct {
-	// Backend is StateBackendLocal (the default and only one so far).
+	// Backend is StateBackendLocal (the default) or StateBackendS3.
 	Backend string `yaml:"backend,omitempty"`
 	// Dir is the local state directory (resolved against the config
-	// file); defaults to DefaultStateDir.
+	// file); defaults to DefaultStateDir. The local backend only.
 	Dir string `yaml:"dir,omitempty"`
+	// Bucket is the S3 bucket of the s3 backend (required there).
+	Bucket string `yaml:"bucket,omitempty"`
+	// Prefix is the key prefix in Bucket, without leading or trailing
+	// "/"; "" puts each environment at the top of the bucket.
+	Prefix string `yaml:"prefix,omitempty"`
+	// Region is the bucket's region; defaults to aws.region.
+	Region string `yaml:"region,omitempty"`
 }
 
 // notFoundError is the error Load returns for a missing file.

@@ -21,6 +21,8 @@ var (
 	eksNameRE       = regexp.MustCompile(`^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$`)
 	labelNameRE     = regexp.MustCompile(`^([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$`)
 	dnsSubdomainRE  = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+	bucketRE        = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	ipv4RE          = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$`)
 	placeholdersRep = strings.NewReplacer("{color}", "", "{env}", "")
 )
 
@@ -32,6 +34,7 @@ const (
 	whatTargetGroup  = `a target group ARN (arn:aws:elasticloadbalancing:<region>:<account>:targetgroup/<name>/<id>)`
 	whatOutput       = `the name of a Terraform output`
 	whatEKSName      = `an EKS cluster name (letters, digits, '-' and '_', starting with a letter or digit, at most 100 characters)`
+	whatBucket       = `an S3 bucket name (3 to 63 lower-case letters, digits, '.' and '-', starting and ending with a letter or digit)`
 	// secretTypeLabel marks Argo CD cluster secrets; eksbg sets it itself.
 	secretTypeLabel = "argocd.argoproj.io/secret-type"
 )
@@ -158,18 +161,44 @@ func (v *validator) env(path string, e *Environment) envValid {
 	if section("argocd", "how to reach the Argo CD management cluster (argocd.management)") {
 		v.argoCD(path+".argocd", e, regionOK)
 	}
+	switch e.Teardown {
+	case "":
+		e.Teardown = TeardownManual
+	case TeardownManual, TeardownAuto:
+	default:
+		v.errorf(path+".teardown", "expected %q or %q, got %q", TeardownManual, TeardownAuto, e.Teardown)
+	}
 
-	st := &e.State
+	v.state(path+".state", &e.State, e.AWS.Region)
+	return envValid{names: nameOK && regionOK && accountOK && templateOK}
+}
+
+// state checks the state backend's settings: the s3 backend needs a
+// bucket (S3's naming rules); each backend ignores the other's fields.
+func (v *validator) state(path string, st *State, region string) {
 	if st.Backend == "" {
 		st.Backend = StateBackendLocal
 	}
-	if st.Backend != StateBackendLocal {
-		v.errorf(path+".state.backend", "expected %q (the only backend so far), got %q", StateBackendLocal, st.Backend)
+	switch st.Backend {
+	case StateBackendLocal:
+		if st.Dir == "" {
+			st.Dir = DefaultStateDir
+		}
+	case StateBackendS3:
+		v.str(path+".bucket", st.Bucket, true, whatBucket, func(b string) bool {
+			return bucketRE.MatchString(b) && !strings.Contains(b, "..") && !ipv4RE.MatchString(b)
+		})
+		if st.Prefix != "" && (strings.HasPrefix(st.Prefix, "/") || strings.HasSuffix(st.Prefix, "/") || strings.Contains(st.Prefix, "//")) {
+			v.errorf(path+".prefix", "expected a key prefix such as \"eksbg/state\" (no leading, trailing or double '/'), got %q", st.Prefix)
+		}
+		if st.Region == "" {
+			st.Region = region
+		} else {
+			v.str(path+".region", st.Region, false, whatRegion, regionRE.MatchString)
+		}
+	default:
+		v.errorf(path+".backend", "expected %q or %q, got %q", StateBackendLocal, StateBackendS3, st.Backend)
 	}
-	if st.Dir == "" {
-		st.Dir = DefaultStateDir
-	}
-	return envValid{names: nameOK && regionOK && accountOK && templateOK}
 }
 
 func (v *validator) aws(path string, a *AWS) (regionOK, accountOK bool) {

@@ -85,3 +85,15 @@ func GetClusterArgs(name, region string) []string {
 func (e *Eksctl) Schema(ctx context.Context) ([]byte, error) {
 	return e.output(ctx, "utils", "schema")
 }
+
+// CreateNodegroups runs `eksctl create nodegroup -f configPath`: eksctl
+// creates the config's node groups that do not exist yet and skips the
+// others, which finishes a cluster creation that was interrupted.
+func (e *Eksctl) CreateNodegroups(ctx context.Context, configPath string) error {
+	return e.run(ctx, nil, CreateNodegroupsArgs(configPath)...)
+}
+
+// CreateNodegroupsArgs are the arguments of CreateNodegroups.
+func CreateNodegroupsArgs(configPath string) []string {
+	return []string{"create", "nodegroup", "-f", configPath}
+}

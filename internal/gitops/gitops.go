@@ -2,6 +2,8 @@ package gitops
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -203,6 +205,11 @@ type Application struct {
 	Message    string
 	Finalizers []string
 	Deleting   bool
+	// Spec fingerprints the spec: it changes when the ApplicationSet
+	// regenerates the Application from a changed cluster secret.
+	// (metadata.generation would not do: the Application CRD has no status
+	// subresource, so status updates bump it too.)
+	Spec string
 }
 
 // SyncedHealthy reports whether the Application is Synced and Healthy
@@ -219,6 +226,12 @@ func applicationOf(u *unstructured.Unstructured) Application {
 		Revision: str("status", "sync", "revision"), OperationPhase: str("status", "operationState", "phase"),
 		Message:    str("status", "operationState", "message"),
 		Finalizers: u.GetFinalizers(), Deleting: u.GetDeletionTimestamp() != nil}
+	if spec, ok := u.Object["spec"]; ok {
+		if b, err := json.Marshal(spec); err == nil {
+			sum := sha256.Sum256(b)
+			a.Spec = hex.EncodeToString(sum[:8])
+		}
+	}
 	if a.Message == "" || a.OperationPhase == "Succeeded" {
 		if m := str("status", "health", "message"); m != "" {
 			a.Message = m

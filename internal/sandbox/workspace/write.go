@@ -220,6 +220,9 @@ type (
 		} `yaml:"cluster"`
 		Traffic struct {
 			ListenerRules []ruleDoc `yaml:"listenerRules"`
+			Steps         []int     `yaml:"steps,flow"`
+			BakeTime      string    `yaml:"bakeTime"`
+			Gates         gatesDoc  `yaml:"gates"`
 		} `yaml:"traffic"`
 		ArgoCD struct {
 			Management struct {
@@ -227,6 +230,12 @@ type (
 			} `yaml:"management"`
 			ClusterSecretLabels map[string]string `yaml:"clusterSecretLabels"`
 		} `yaml:"argocd"`
+	}
+	gatesDoc struct {
+		Max5xxPercent     float64 `yaml:"max5xxPercent"`
+		MaxP99Latency     string  `yaml:"maxP99Latency"`
+		MinHealthyTargets int     `yaml:"minHealthyTargets,omitempty"`
+		MinRequestCount   int     `yaml:"minRequestCount"`
 	}
 	ruleDoc struct {
 		ARN          string            `yaml:"arn"`
@@ -256,6 +265,15 @@ func projectYAML(w *World) ([]byte, error) {
 		for _, r := range e.Rules {
 			d.Traffic.ListenerRules = append(d.Traffic.ListenerRules, ruleDoc{ARN: r.ARN, TargetGroups: map[string]string{"blue": r.Blue, "green": r.Green}})
 		}
+		// The sandbox's traffic model sends web 200 requests a second; its
+		// bakes are short so that a demo upgrade takes minutes, not hours
+		// (AWS needs minutes per step: CloudWatch's ALB metrics are per
+		// minute).
+		d.Traffic.Steps, d.Traffic.BakeTime = []int{10, 25, 50, 100}, "15s"
+		// No minHealthyTargets: CloudWatch reads whole minutes, and the
+		// minute a 15 s bake starts in still has green's targets initial.
+		// Green's targets are checked all healthy before every step anyway.
+		d.Traffic.Gates = gatesDoc{Max5xxPercent: 2, MaxP99Latency: "500ms", MinRequestCount: 50}
 		d.ArgoCD.Management.EKSCluster = ManagementCluster
 		d.ArgoCD.ClusterSecretLabels = map[string]string{"env": e.Name}
 		p.Environments = append(p.Environments, d)

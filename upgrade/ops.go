@@ -1,0 +1,238 @@
+package upgrade
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"github.com/eksbg/eksbg/internal/gitops"
+	"github.com/eksbg/eksbg/upgrade/state"
+	"github.com/eksbg/eksbg/upgrade/traffic"
+)
+
+// Rollback ends an open upgrade by going back to blue, from any phase
+// before teardown: traffic to blue first, then singletons back on blue,
+// then green out of Argo CD, then (deleteGreen) green deleted. Each step
+// is journaled, so an interrupted rollback is rerun the same way.
+func Rollback(ctx context.Context, o Options, deleteGreen bool) (*Summary, error) {
+	r, err := newRun(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer r.release()
+	j, err := o.Backend.Journal(ctx, o.Env.Name)
+	if err != nil {
+		return nil, err
+	}
+	if !j.Open() {
+		return nil, fmt.Errorf("environment %s has no open upgrade to roll back ('eksbg status --env %s' shows its state)", o.Env.Name, o.Env.Name)
+	}
+	r.j = j
+	if j.Completed(string(PhaseTeardown), "eksctl delete cluster") || j.Completed(string(PhaseTeardown), "remove from Argo CD") {
+		return nil, fmt.Errorf("%s was already torn down in upgrade %s: there is no blue to go back to; finish the upgrade with 'eksbg upgrade --env %s --to %s'",
+			j.From.Name, j.ID, o.Env.Name, j.To.Version)
+	}
+	sum := &Summary{Journal: j}
+	ps, err := r.phase(ctx, PhaseRollback, func(ctx context.Context) error {
+		if err := r.step(ctx, PhaseRollback, "traffic to blue", func(ctx context.Context) (map[string]string, error) {
+			wctx := context.WithoutCancel(ctx)
+			if err := r.shifter.Rollback(wctx); err != nil {
+				return nil, err
+			}
+			if err := r.shifter.VerifyWeights(wctx, 0); err != nil {
+				return nil, err
+			}
+			if ws, err := r.shifter.Weights(wctx); err == nil {
+				r.em.Emit(Event{Kind: Weights, Phase: PhaseRollback, Weights: ws})
+			}
+			return nil, nil
+		}); err != nil {
+			return err
+		}
+		if err := r.step(ctx, PhaseRollback, "singletons to blue", func(ctx context.Context) (map[string]string, error) {
+			m, err := r.management(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if err := gitops.SetSingletons(ctx, m.kc, r.gitNS, r.green, false); err != nil && !isNotFound(err) {
+				return nil, err
+			}
+			if _, err := r.waitSyncedIfExists(ctx, r.green); err != nil {
+				return nil, err
+			}
+			return nil, gitops.SetSingletons(ctx, m.kc, r.gitNS, r.blue, true)
+		}); err != nil {
+			return err
+		}
+		if err := r.step(ctx, PhaseRollback, "remove green from Argo CD", func(ctx context.Context) (map[string]string, error) {
+			return nil, r.unregister(ctx, PhaseRollback, r.green)
+		}); err != nil {
+			return err
+		}
+		if deleteGreen {
+			if err := r.step(ctx, PhaseRollback, "delete green", func(ctx context.Context) (map[string]string, error) {
+				c, err := r.describe(ctx, r.green)
+				if err != nil || c == nil {
+					return nil, err
+				}
+				dctx, cancel := context.WithTimeout(ctx, r.o.Timeouts.Teardown)
+				defer cancel()
+				return nil, r.o.Provisioner.DeleteCluster(dctx, r.green, r.o.Env.AWS.Region)
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	sum.Phases = append(sum.Phases, ps)
+	if err != nil {
+		return sum, err
+	}
+	outcome := "rolled back"
+	if !deleteGreen {
+		outcome = "rolled back (green kept: delete it with 'eksbg rollback --delete-green' or eksctl)"
+	}
+	return sum, r.end(ctx, outcome)
+}
+
+// waitSyncedIfExists waits for a cluster's Applications when the cluster
+// still exists.
+func (r *run) waitSyncedIfExists(ctx context.Context, cluster string) (int, error) {
+	c, err := r.describe(ctx, cluster)
+	if err != nil || c == nil {
+		return 0, err
+	}
+	return r.waitSynced(ctx, PhaseRollback, cluster, false)
+}
+
+func isNotFound(err error) bool { return apierrors.IsNotFound(err) }
+
+// Shift sets the environment's traffic to weight percent on the new color
+// by hand, under the same checks and gates as a step of the upgrade: green
+// all healthy, capacity, verified weights, a bake under the gates, and a
+// rollback to blue on a breach. It is journaled into the open upgrade.
+func Shift(ctx context.Context, o Options, weight int) error {
+	if weight < 0 || weight > 100 {
+		return fmt.Errorf("weight %d is not a percentage", weight)
+	}
+	r, err := newRun(ctx, o)
+	if err != nil {
+		return err
+	}
+	if err := r.acquire(ctx); err != nil {
+		return err
+	}
+	defer r.release()
+	j, err := o.Backend.Journal(ctx, o.Env.Name)
+	if err != nil {
+		return err
+	}
+	if !j.Open() || !j.Completed(string(PhaseParity), "") {
+		return fmt.Errorf("environment %s has no upgrade past its parity checks: green must exist, run the apps and have healthy targets before it takes traffic ('eksbg upgrade --env %s --to VERSION')", o.Env.Name, o.Env.Name)
+	}
+	r.j = j
+	_, err = r.phase(ctx, PhaseShift, func(ctx context.Context) error {
+		return r.step(ctx, PhaseShift, fmt.Sprintf("manual %d%%", weight), func(ctx context.Context) (map[string]string, error) {
+			if weight == 0 {
+				return nil, r.breachRollback(ctx, 0, nil, errors.New("shifted back by hand"))
+			}
+			return r.shiftStep(ctx, weight)
+		})
+	})
+	return err
+}
+
+// Status is an environment's state as `eksbg status` shows it.
+type Status struct {
+	Environment string `json:"environment"`
+	// Live is the live color's record (nil before the first upgrade).
+	Live     *state.Live           `json:"live,omitempty"`
+	Clusters []ClusterStatus       `json:"clusters"`
+	Rules    []traffic.RuleWeights `json:"rules"`
+	// RulesError says why the weights could not be read.
+	RulesError string          `json:"rulesError,omitempty"`
+	Upgrade    *UpgradeStatus  `json:"upgrade,omitempty"`
+	Lock       *state.LockInfo `json:"lock,omitempty"`
+}
+
+// ClusterStatus is one color's cluster.
+type ClusterStatus struct {
+	Color   string `json:"color"`
+	Name    string `json:"name"`
+	Exists  bool   `json:"exists"`
+	Status  string `json:"status,omitempty"`
+	Version string `json:"version,omitempty"`
+	Live    bool   `json:"live"`
+}
+
+// UpgradeStatus is the newest journal's position.
+type UpgradeStatus struct {
+	ID        string       `json:"id"`
+	From      string       `json:"from"`
+	To        string       `json:"to"`
+	Open      bool         `json:"open"`
+	Outcome   string       `json:"outcome,omitempty"`
+	StartedAt time.Time    `json:"startedAt"`
+	Last      *state.Entry `json:"last,omitempty"`
+	// Phase is the phase the upgrade is in (or ended in).
+	Phase Phase `json:"phase"`
+}
+
+// GetStatus reads an environment's state: both colors' clusters, the rules'
+// weights, the journal's position and the lock holder.
+func GetStatus(ctx context.Context, o Options) (*Status, error) {
+	r, err := newRun(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	st := &Status{Environment: o.Env.Name}
+	if st.Live, err = o.Backend.Live(ctx, o.Env.Name); err != nil {
+		return nil, err
+	}
+	for i, color := range []string{r.colors[0], r.colors[1]} {
+		name := o.Env.ClusterName(color)
+		cs := ClusterStatus{Color: color, Name: name, Live: i == 0}
+		c, err := r.describe(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		if c != nil {
+			cs.Exists, cs.Status, cs.Version = true, string(c.Status), aws.ToString(c.Version)
+		}
+		st.Clusters = append(st.Clusters, cs)
+	}
+	// The rules as configured (blue is blue), whichever color is live.
+	asConfigured, err := traffic.NewShifter(r.elb, cloudwatch.NewFromConfig(r.o.AWS), o.Env.Traffic.ListenerRules)
+	if err != nil {
+		return nil, err
+	}
+	if ws, err := asConfigured.Weights(ctx); err != nil {
+		st.RulesError = err.Error()
+	} else {
+		st.Rules = ws
+	}
+	j, err := o.Backend.Journal(ctx, o.Env.Name)
+	if err != nil {
+		return nil, err
+	}
+	if j != nil {
+		u := &UpgradeStatus{ID: j.ID, From: j.From.Name, To: j.To.Name + " (" + j.To.Version + ")", Open: j.Open(), Outcome: j.Outcome, StartedAt: j.StartedAt}
+		if n := len(j.Entries); n > 0 {
+			e := j.Entries[n-1]
+			u.Last, u.Phase = &e, Phase(e.Phase)
+		}
+		st.Upgrade = u
+	}
+	if st.Lock, err = o.Backend.LockHolder(ctx, o.Env.Name); err != nil {
+		return nil, err
+	}
+	return st, nil
+}

@@ -1,0 +1,553 @@
+package upgrade
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/eks"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/eksbg/eksbg/clusters"
+	"github.com/eksbg/eksbg/internal/config"
+	"github.com/eksbg/eksbg/internal/findings"
+	"github.com/eksbg/eksbg/internal/kubeaccess"
+	"github.com/eksbg/eksbg/terraform"
+	"github.com/eksbg/eksbg/upgrade/state"
+	"github.com/eksbg/eksbg/upgrade/traffic"
+)
+
+// Provisioner creates and deletes EKS clusters from eksctl configs; the
+// eksctl CLI (package internal/eksctl) is the one eksbg uses.
+type Provisioner interface {
+	// CreateCluster creates the cluster and node groups of the config
+	// and returns when they are ready.
+	CreateCluster(ctx context.Context, configPath string) error
+	// CreateNodegroups creates the config's node groups that do not exist
+	// yet (a resumed creation).
+	CreateNodegroups(ctx context.Context, configPath string) error
+	// DeleteCluster deletes a cluster and its node groups and waits.
+	DeleteCluster(ctx context.Context, name, region string) error
+}
+
+// Timeouts bound the upgrade's waits. Zero values take the defaults
+// DefaultTimeouts gives.
+type Timeouts struct {
+	// Create bounds cluster creation (eksctl and the ACTIVE waiters).
+	Create time.Duration
+	// Nodes bounds the wait for green's nodes to be Ready.
+	Nodes time.Duration
+	// Sync bounds the wait for Argo CD to sync green's Applications.
+	Sync time.Duration
+	// Parity bounds the wait for green's workloads and targets.
+	Parity time.Duration
+	// Singletons bounds the wait for blue's last singleton Jobs.
+	Singletons time.Duration
+	// Teardown bounds each wait of the teardown (targets drained, load
+	// balancers gone, cluster deleted).
+	Teardown time.Duration
+}
+
+// DefaultTimeouts are sized for AWS: EKS creates a control plane in 8-12
+// minutes and node groups in 3-5.
+func DefaultTimeouts() Timeouts {
+	return Timeouts{Create: 40 * time.Minute, Nodes: 15 * time.Minute, Sync: 15 * time.Minute,
+		Parity: 15 * time.Minute, Singletons: 30 * time.Minute, Teardown: 30 * time.Minute}
+}
+
+func (t Timeouts) withDefaults() Timeouts {
+	d := DefaultTimeouts()
+	for _, p := range []struct{ v, def *time.Duration }{{&t.Create, &d.Create}, {&t.Nodes, &d.Nodes}, {&t.Sync, &d.Sync},
+		{&t.Parity, &d.Parity}, {&t.Singletons, &d.Singletons}, {&t.Teardown, &d.Teardown}} {
+		if *p.v <= 0 {
+			*p.v = *p.def
+		}
+	}
+	return t
+}
+
+// Options are what an upgrade (and rollback, shift, status) needs.
+type Options struct {
+	Env *config.Environment
+	// ProjectDir is the directory of eksbg.yaml.
+	ProjectDir string
+	// To is green's Kubernetes version.
+	To string
+	// Approve allows the teardown of blue once traffic has moved (as
+	// `teardown: auto` in the environment does).
+	Approve bool
+	// Force overrides blocking preflight findings: check name → reason.
+	Force map[string]string
+	// Who is the operator, for the lock and the journal.
+	Who string
+	// Operation names the command holding the lock ("upgrade to 1.34").
+	Operation string
+
+	AWS       aws.Config
+	Terraform *terraform.Runner
+	Schema    *clusters.Schema
+	// Provisioner runs eksctl.
+	Provisioner Provisioner
+	Backend     state.Backend
+	// REST returns a client configuration for an EKS cluster; nil uses
+	// kubeaccess (DescribeCluster and an EKS token).
+	REST func(ctx context.Context, cluster string) (*rest.Config, error)
+	// Management returns the Argo CD management cluster's configuration;
+	// nil uses kubeaccess.Management.
+	Management func(ctx context.Context) (*rest.Config, error)
+	// Capacity checks a cluster config's demand against the subnets and
+	// quotas (CheckCapacity); nil skips capacity checks, with a warning.
+	Capacity func(ctx context.Context, green *clusters.Config) (any, []findings.Finding, error)
+
+	// Events receives progress; it must be read until Run returns.
+	Events chan<- Event
+	// Timeouts bound the waits.
+	Timeouts Timeouts
+	// GateInterval is how often gates are evaluated during a bake
+	// (default 15 s); a breach is acted on within one interval.
+	GateInterval time.Duration
+	// PollInterval is how often the waits that cannot watch look again
+	// (default 5 s).
+	PollInterval time.Duration
+	// WorkDir receives green's eksctl config for eksctl to read (default
+	// a directory under os.TempDir()).
+	WorkDir string
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// AfterSave, if set, is called after every journal save with the
+	// number of saves so far (the crash tests kill the process there).
+	AfterSave func(saves int)
+}
+
+// GateBreachError is returned when a gate failed during a bake and
+// traffic went back to blue.
+type GateBreachError struct {
+	Step     int
+	Breaches []traffic.Breach
+}
+
+func (e *GateBreachError) Error() string {
+	var msgs []string
+	for _, b := range e.Breaches {
+		msgs = append(msgs, b.Message)
+	}
+	return fmt.Sprintf("gate breached at %d%%: %s; every rule is back to 100%% blue", e.Step, strings.Join(msgs, "; "))
+}
+
+// HoldError is returned when a step cannot go on yet (the subnets cannot
+// hold green at the next step's size, or green has unhealthy targets);
+// traffic stays where it is and a rerun continues.
+type HoldError struct{ Reason string }
+
+func (e *HoldError) Error() string { return "holding: " + e.Reason }
+
+// AwaitingApproval is returned when traffic has moved and blue waits for
+// --approve (or `teardown: auto`) to be torn down.
+type AwaitingApproval struct{ Blue, Command string }
+
+func (e *AwaitingApproval) Error() string {
+	return fmt.Sprintf("traffic is on green and singletons run there; %s is kept until you approve its teardown: %s", e.Blue, e.Command)
+}
+
+// RefusedError is returned when the preflight finds blocking problems.
+type RefusedError struct{ Findings []findings.Finding }
+
+func (e *RefusedError) Error() string {
+	var msgs []string
+	for _, f := range e.Findings {
+		msgs = append(msgs, fmt.Sprintf("[%s] %s", f.Check, f.What))
+	}
+	return "the preflight found blocking problems (fix them, or --force CHECK=REASON): " + strings.Join(msgs, "; ")
+}
+
+// Summary is what Run returns: the journal and each phase's figures.
+type Summary struct {
+	Journal *state.Journal
+	Phases  []PhaseSummary
+}
+
+// PhaseSummary is one phase's duration and calls in this run.
+type PhaseSummary struct {
+	Phase   Phase
+	Elapsed time.Duration
+	Calls   CallCount
+	// Skipped is true when the journal had the phase done already.
+	Skipped bool
+}
+
+// run is one upgrade run's working state.
+type run struct {
+	o       Options
+	em      *Emitter
+	calls   *callCounter
+	j       *state.Journal
+	saves   int
+	lock    *state.LockInfo
+	blue    string // the live color's cluster name
+	green   string
+	colors  [2]string // live, new
+	eks     *eks.Client
+	elb     *elb.Client
+	ec2     *ec2.Client
+	shifter *traffic.Shifter
+	mgmt    *rest.Config
+	kube    map[string]*kubeClients
+	gitNS   string
+}
+
+type kubeClients struct {
+	rc  *rest.Config
+	kc  kubernetes.Interface
+	dyn dynamic.Interface
+}
+
+func (o *Options) defaults() {
+	o.Timeouts = o.Timeouts.withDefaults()
+	if o.GateInterval <= 0 {
+		o.GateInterval = 15 * time.Second
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = 5 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Who == "" {
+		o.Who = os.Getenv("USER")
+	}
+}
+
+// newRun opens the clients an upgrade needs and works out the colors: the
+// live one from the state backend, or (before the first upgrade) from the
+// name in the environment's eksctl config.
+func newRun(ctx context.Context, o Options) (*run, error) {
+	o.defaults()
+	r := &run{o: o, em: NewEmitter(o.Events, o.Env.Name, o.Now), kube: map[string]*kubeClients{}}
+	r.calls = newCallCounter()
+	cfg := o.AWS.Copy()
+	r.calls.instrumentAWS(&cfg)
+	r.o.AWS = cfg
+	r.eks, r.elb, r.ec2 = eks.NewFromConfig(cfg), elb.NewFromConfig(cfg), ec2.NewFromConfig(cfg)
+	live, err := LiveColor(ctx, o.Env, o.ProjectDir, o.Backend)
+	if err != nil {
+		return nil, err
+	}
+	r.colors = [2]string{live, Other(live)}
+	r.blue, r.green = o.Env.ClusterName(live), o.Env.ClusterName(Other(live))
+	r.shifter, err = traffic.NewShifter(r.elb, cloudwatch.NewFromConfig(cfg), RulesToward(o.Env, Other(live)))
+	if err != nil {
+		return nil, err
+	}
+	r.gitNS = o.Env.ArgoCD.Namespace
+	if r.gitNS == "" {
+		r.gitNS = config.DefaultArgoCDNamespace
+	}
+	return r, nil
+}
+
+// LiveColor is the color serving the environment: the state backend's
+// record, or before the first upgrade the color of the cluster the
+// environment's eksctl config names.
+func LiveColor(ctx context.Context, env *config.Environment, projectDir string, b state.Backend) (string, error) {
+	if b != nil {
+		lv, err := b.Live(ctx, env.Name)
+		if err != nil {
+			return "", err
+		}
+		if lv != nil && (lv.Color == Blue || lv.Color == Green) {
+			return lv.Color, nil
+		}
+	}
+	cfg, err := clusters.Load(resolve(projectDir, env.Cluster.EksctlConfig))
+	if err != nil {
+		return "", fmt.Errorf("loading the environment's eksctl config: %w", err)
+	}
+	for _, c := range []string{Blue, Green} {
+		if env.ClusterName(c) == cfg.Name() {
+			return c, nil
+		}
+	}
+	return "", fmt.Errorf("%s names cluster %q, which is neither %q nor %q (cluster.nameTemplate of environment %s)",
+		env.Cluster.EksctlConfig, cfg.Name(), env.ClusterName(Blue), env.ClusterName(Green), env.Name)
+}
+
+// RulesToward returns the environment's listener rules with the target
+// groups arranged for traffic.Shifter, whose "green" is the color traffic
+// moves to: for an upgrade from green to blue they are swapped.
+func RulesToward(env *config.Environment, newColor string) []config.ListenerRule {
+	out := slices.Clone(env.Traffic.ListenerRules)
+	if newColor == Blue {
+		for i := range out {
+			out[i].TargetGroups.Blue, out[i].TargetGroups.Green = out[i].TargetGroups.Green, out[i].TargetGroups.Blue
+		}
+	}
+	return out
+}
+
+func resolve(dir, p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(dir, p)
+}
+
+// Run runs (or resumes) the upgrade of o.Env to o.To: it takes the
+// environment's lock, reads the journal, and runs every phase not yet
+// done, journaling each step before and after it acts.
+func Run(ctx context.Context, o Options) (*Summary, error) {
+	r, err := newRun(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer r.release()
+	if err := r.openJournal(ctx); err != nil {
+		return nil, err
+	}
+	sum := &Summary{Journal: r.j}
+	phases := map[Phase]func(context.Context) error{
+		PhasePreflight: r.preflight, PhaseRender: r.render, PhaseCreate: r.createGreen, PhaseRegister: r.register,
+		PhaseParity: r.parity, PhaseShift: r.shift, PhaseHandoff: r.handoff, PhaseTeardown: r.teardown, PhaseDone: r.done,
+	}
+	for _, ph := range Phases {
+		if r.j.Completed(string(ph), "") {
+			sum.Phases = append(sum.Phases, PhaseSummary{Phase: ph, Skipped: true})
+			continue
+		}
+		ps, err := r.phase(ctx, ph, phases[ph])
+		sum.Phases = append(sum.Phases, ps)
+		if err != nil {
+			return sum, err
+		}
+	}
+	return sum, nil
+}
+
+// phase runs one phase between its journal entries and events.
+func (r *run) phase(ctx context.Context, ph Phase, fn func(context.Context) error) (PhaseSummary, error) {
+	start := r.o.Now()
+	r.calls.setPhase(ph)
+	r.em.Emit(Event{Kind: PhaseStarted, Phase: ph})
+	if err := r.record(ctx, state.Entry{Phase: string(ph), State: state.Started}); err != nil {
+		return PhaseSummary{Phase: ph}, err
+	}
+	err := fn(ctx)
+	ps := PhaseSummary{Phase: ph, Elapsed: r.o.Now().Sub(start), Calls: r.calls.take(ph)}
+	entry := state.Entry{Phase: string(ph), State: state.Done}
+	var aw *AwaitingApproval
+	var hold *HoldError
+	switch {
+	case errors.As(err, &aw), errors.As(err, &hold):
+		entry.State, entry.Message = "waiting", err.Error()
+	case err != nil:
+		entry.State, entry.Message = state.Failed, err.Error()
+		if ctx.Err() != nil {
+			entry.Message = "interrupted: " + err.Error()
+		}
+	}
+	if ph != PhaseDone || err != nil {
+		if jerr := r.record(ctx, entry); jerr != nil && err == nil {
+			err = jerr
+		}
+	}
+	calls := ps.Calls
+	r.em.Emit(Event{Kind: PhaseFinished, Phase: ph, Elapsed: ps.Elapsed, Calls: &calls, Err: err})
+	return ps, err
+}
+
+// step runs fn unless the journal has the step done, recording it
+// started, then done with fn's data, or failed.
+func (r *run) step(ctx context.Context, ph Phase, name string, fn func(ctx context.Context) (map[string]string, error)) error {
+	if r.j.Completed(string(ph), name) {
+		return nil
+	}
+	start := r.o.Now()
+	r.em.Emit(Event{Kind: StepStarted, Phase: ph, Step: name})
+	if err := r.record(ctx, state.Entry{Phase: string(ph), Step: name, State: state.Started}); err != nil {
+		return err
+	}
+	data, err := fn(ctx)
+	e := state.Entry{Phase: string(ph), Step: name, State: state.Done, Data: data}
+	if err != nil {
+		e.State, e.Message = state.Failed, err.Error()
+	}
+	if jerr := r.record(ctx, e); jerr != nil && err == nil {
+		err = jerr
+	}
+	r.em.Emit(Event{Kind: StepFinished, Phase: ph, Step: name, Elapsed: r.o.Now().Sub(start), Err: err})
+	return err
+}
+
+// record appends an entry and saves the journal. It saves even when ctx
+// has been cancelled (Ctrl-C): the journal must say where the run stopped.
+func (r *run) record(ctx context.Context, e state.Entry) error {
+	e.At = r.o.Now().UTC()
+	r.j.Entries = append(r.j.Entries, e)
+	return r.save(ctx)
+}
+
+func (r *run) save(ctx context.Context) error {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := r.o.Backend.SaveJournal(sctx, r.o.Env.Name, r.j); err != nil {
+		return fmt.Errorf("saving the journal: %w", err)
+	}
+	r.saves++
+	if r.o.AfterSave != nil {
+		r.o.AfterSave(r.saves)
+	}
+	return nil
+}
+
+// acquire takes the environment's lock. A lock left by a process of this
+// host that no longer runs (a crash, a SIGKILL) is taken over with a
+// warning, so that rerunning the same command resumes; any other holder
+// is reported as state.LockedError says.
+func (r *run) acquire(ctx context.Context) error {
+	host, _ := os.Hostname()
+	info := state.LockInfo{Who: r.o.Who, Host: host, PID: os.Getpid(), Operation: r.o.Operation, Created: r.o.Now().UTC()}
+	for attempt := 0; ; attempt++ {
+		l, err := r.o.Backend.Lock(ctx, r.o.Env.Name, info)
+		var le *state.LockedError
+		if errors.As(err, &le) && attempt == 0 && le.Holder.Host == host && !processAlive(le.Holder.PID) {
+			r.em.Emit(Event{Kind: Warning, Message: fmt.Sprintf("taking over the lock of pid %d on this host, which no longer runs (%s since %s)",
+				le.Holder.PID, le.Holder.Operation, le.Holder.Created.Format(time.RFC3339))})
+			if err := r.o.Backend.ForceUnlock(ctx, r.o.Env.Name, le.Holder.ID); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		r.lock = l
+		return nil
+	}
+}
+
+func processAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+func (r *run) release() {
+	if r.lock == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := r.o.Backend.Unlock(ctx, r.o.Env.Name, r.lock.ID); err != nil {
+		r.em.Emit(Event{Kind: Warning, Message: "releasing the lock: " + err.Error()})
+	}
+}
+
+// openJournal resumes the open journal (when it is for the same target
+// version) or starts a new one.
+func (r *run) openJournal(ctx context.Context) error {
+	j, err := r.o.Backend.Journal(ctx, r.o.Env.Name)
+	if err != nil {
+		return err
+	}
+	if j.Open() {
+		if j.To.Version != r.o.To {
+			return fmt.Errorf("an upgrade of %s to %s (journal %s) is open since %s: resume it with 'eksbg upgrade --env %s --to %s', or end it with 'eksbg rollback --env %s'",
+				r.o.Env.Name, j.To.Version, j.ID, j.StartedAt.Format(time.RFC3339), r.o.Env.Name, j.To.Version, r.o.Env.Name)
+		}
+		r.j = j
+		r.em.Emit(Event{Kind: Info, Message: fmt.Sprintf("resuming upgrade %s (%s → %s) from its journal (%d entries)", j.ID, j.From.Name, j.To.Name, len(j.Entries))})
+		return nil
+	}
+	nj := &state.Journal{ID: newID(), Environment: r.o.Env.Name, StartedAt: r.o.Now().UTC(),
+		From: state.ClusterRef{Name: r.blue, Color: r.colors[0]},
+		To:   state.ClusterRef{Name: r.green, Color: r.colors[1], Version: r.o.To}}
+	if j != nil {
+		nj.Version = j.Version
+	}
+	r.j = nj
+	return r.save(ctx)
+}
+
+func newID() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b)
+}
+
+// end closes the journal with an outcome.
+func (r *run) end(ctx context.Context, outcome string) error {
+	now := r.o.Now().UTC()
+	r.j.EndedAt, r.j.Outcome = &now, outcome
+	return r.save(ctx)
+}
+
+// clients returns (and caches) the Kubernetes clients of an EKS cluster.
+func (r *run) clients(ctx context.Context, cluster string) (*kubeClients, error) {
+	if c, ok := r.kube[cluster]; ok {
+		return c, nil
+	}
+	var rc *rest.Config
+	var err error
+	if r.o.REST != nil {
+		rc, err = r.o.REST(ctx, cluster)
+	} else {
+		rc, err = kubeaccess.RESTConfig(ctx, r.eks, r.o.AWS, cluster)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return r.cache(cluster, rc)
+}
+
+func (r *run) cache(key string, rc *rest.Config) (*kubeClients, error) {
+	rc = rest.CopyConfig(rc)
+	r.calls.instrumentKube(rc)
+	kc, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return nil, err
+	}
+	dyn, err := dynamic.NewForConfig(rc)
+	if err != nil {
+		return nil, err
+	}
+	c := &kubeClients{rc: rc, kc: kc, dyn: dyn}
+	r.kube[key] = c
+	return c, nil
+}
+
+// management returns the clients of the Argo CD management cluster.
+func (r *run) management(ctx context.Context) (*kubeClients, error) {
+	const key = "\x00management"
+	if c, ok := r.kube[key]; ok {
+		return c, nil
+	}
+	var rc *rest.Config
+	var err error
+	if r.o.Management != nil {
+		rc, err = r.o.Management(ctx)
+	} else {
+		rc, err = kubeaccess.Management(ctx, r.o.Env, r.o.AWS)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reaching the Argo CD management cluster: %w", err)
+	}
+	return r.cache(key, rc)
+}

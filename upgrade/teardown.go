@@ -1,0 +1,495 @@
+package upgrade
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/eksbg/eksbg/internal/config"
+	"github.com/eksbg/eksbg/internal/gitops"
+	"github.com/eksbg/eksbg/upgrade/state"
+)
+
+// handoff moves singletons from blue to green, stopping the old before
+// starting the new: blue's secret is labelled suspended, Argo CD
+// regenerates and syncs blue's Applications (spec.suspend on their
+// CronJobs), blue's running singleton Jobs finish, and only then is
+// green's secret labelled active.
+func (r *run) handoff(ctx context.Context) error {
+	if err := r.step(ctx, PhaseHandoff, "suspend blue", func(ctx context.Context) (map[string]string, error) {
+		return r.setSingletons(ctx, r.blue, false)
+	}); err != nil {
+		return err
+	}
+	if err := r.step(ctx, PhaseHandoff, "wait for blue's jobs", func(ctx context.Context) (map[string]string, error) {
+		e, _ := r.j.Last(string(PhaseHandoff), "suspend blue")
+		if err := r.waitRegenerated(ctx, PhaseHandoff, r.blue, e.Data); err != nil {
+			return nil, err
+		}
+		b, err := r.clients(ctx, r.blue)
+		if err != nil {
+			return nil, err
+		}
+		var rogue []string
+		err = r.waitFor(ctx, PhaseHandoff, "no singleton Job running on "+r.blue, r.o.Timeouts.Singletons, func(ctx context.Context) (bool, string, error) {
+			cjs, err := b.kc.BatchV1().CronJobs("").List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return false, "", err
+			}
+			rogue = rogue[:0]
+			var running []string
+			for _, cj := range cjs.Items {
+				id := cj.Namespace + "/" + cj.Name
+				if cj.Spec.Suspend == nil || !*cj.Spec.Suspend {
+					rogue = append(rogue, id)
+					continue
+				}
+				if n := len(cj.Status.Active); n > 0 {
+					running = append(running, fmt.Sprintf("%s (%d Job(s))", id, n))
+				}
+			}
+			return len(running) == 0, "waiting for " + strings.Join(running, ", "), nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range rogue {
+			r.em.Emit(Event{Kind: Warning, Phase: PhaseHandoff, Message: fmt.Sprintf("CronJob %s on %s is not suspended: it does not template spec.suspend from the %s label (docs/singletons.md), so it runs on both clusters until blue is gone", id, r.blue, gitops.LabelSingletons)})
+		}
+		return map[string]string{"notFollowingContract": strings.Join(rogue, ",")}, nil
+	}); err != nil {
+		return err
+	}
+	if err := r.step(ctx, PhaseHandoff, "activate green", func(ctx context.Context) (map[string]string, error) {
+		return r.setSingletons(ctx, r.green, true)
+	}); err != nil {
+		return err
+	}
+	return r.step(ctx, PhaseHandoff, "wait for green", func(ctx context.Context) (map[string]string, error) {
+		e, _ := r.j.Last(string(PhaseHandoff), "activate green")
+		return nil, r.waitRegenerated(ctx, PhaseHandoff, r.green, e.Data)
+	})
+}
+
+// setSingletons labels a cluster's secret and returns the spec
+// fingerprints of its Applications from before, for waitRegenerated.
+func (r *run) setSingletons(ctx context.Context, cluster string, active bool) (map[string]string, error) {
+	m, err := r.management(ctx)
+	if err != nil {
+		return nil, err
+	}
+	server, err := r.endpoint(ctx, cluster)
+	if err != nil {
+		return nil, err
+	}
+	apps, err := gitops.ListApplications(ctx, m.dyn, r.gitNS, server)
+	if err != nil {
+		return nil, err
+	}
+	before := map[string]string{}
+	for _, a := range apps {
+		before["spec/"+a.Name] = a.Spec
+	}
+	return before, gitops.SetSingletons(ctx, m.kc, r.gitNS, cluster, active)
+}
+
+// regenerationGrace is how long an Application whose ApplicationSet does
+// not read the singletons label is given to change before eksbg decides
+// it will not (the ApplicationSet controller reacts to a secret change in
+// seconds).
+const regenerationGrace = 30 * time.Second
+
+// waitRegenerated waits until the cluster's Applications whose spec the
+// label change altered are Synced and Healthy for the new spec. Those
+// whose spec does not change within regenerationGrace do not template the
+// label, which the CronJob check then reports.
+func (r *run) waitRegenerated(ctx context.Context, ph Phase, cluster string, before map[string]string) error {
+	m, err := r.management(ctx)
+	if err != nil {
+		return err
+	}
+	server, err := r.endpoint(ctx, cluster)
+	if err != nil {
+		return err
+	}
+	deadline := r.o.Now().Add(regenerationGrace)
+	wctx, cancel := context.WithTimeout(ctx, r.o.Timeouts.Sync)
+	defer cancel()
+	// WaitApplications re-evaluates on changes only; a timer poke makes
+	// the grace period end even when nothing changes.
+	gctx, gcancel := context.WithTimeout(wctx, regenerationGrace+time.Second)
+	defer gcancel()
+	apps, err := gitops.WaitApplications(gctx, m.dyn, r.gitNS, server, func(apps []gitops.Application) bool {
+		pending := 0
+		for _, a := range apps {
+			changed := before["spec/"+a.Name] != "" && before["spec/"+a.Name] != a.Spec
+			if !a.SyncedHealthy() || (!changed && r.o.Now().Before(deadline)) {
+				pending++
+			}
+		}
+		r.em.Emit(Event{Kind: Waiting, Phase: ph, Step: "Applications of " + cluster + " regenerated and synced", Done: len(apps) - pending, Total: len(apps)})
+		return pending == 0
+	})
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return err
+	}
+	// The grace period ended: what matters now is that every Application
+	// is Synced and Healthy for whatever spec it has.
+	if _, err := r.waitSynced(ctx, ph, cluster, false); err != nil {
+		return err
+	}
+	var unchanged []string
+	for _, a := range apps {
+		if before["spec/"+a.Name] == a.Spec {
+			unchanged = append(unchanged, a.Name)
+		}
+	}
+	if len(unchanged) > 0 {
+		r.em.Emit(Event{Kind: Info, Phase: ph, Message: fmt.Sprintf("Applications %s did not change with the %s label: their ApplicationSets do not read it", strings.Join(unchanged, ", "), gitops.LabelSingletons)})
+	}
+	return nil
+}
+
+// teardown removes blue once approved: out of Argo CD, its
+// TargetGroupBindings and load balancers, the cluster, and then proves
+// nothing of it is left.
+func (r *run) teardown(ctx context.Context) error {
+	if !r.o.Approve && r.o.Env.Teardown != config.TeardownAuto {
+		return &AwaitingApproval{Blue: r.blue, Command: fmt.Sprintf("eksbg upgrade --env %s --to %s --approve (or 'eksbg rollback --env %s' to go back)", r.o.Env.Name, r.o.To, r.o.Env.Name)}
+	}
+	if err := r.step(ctx, PhaseTeardown, "drain", func(ctx context.Context) (map[string]string, error) {
+		delay, err := r.deregistrationDelay(ctx)
+		if err != nil {
+			return nil, err
+		}
+		e, ok := r.j.Last(string(PhaseShift), stepName(100))
+		if !ok {
+			return nil, fmt.Errorf("the journal does not say when traffic reached 100%% green")
+		}
+		wait := e.At.Add(delay).Sub(r.o.Now())
+		if wait > 0 {
+			r.em.Emit(Event{Kind: Waiting, Phase: PhaseTeardown, Step: "drain", Message: fmt.Sprintf("blue's weight has been 0 for less than the deregistration delay %s: waiting %s", delay, wait.Round(time.Second))})
+			t := time.NewTimer(wait)
+			defer t.Stop()
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-t.C:
+			}
+		}
+		// Blue's weight must still be 0 (nobody shifted by hand since).
+		if err := r.shifter.VerifyWeights(ctx, 100); err != nil {
+			return nil, fmt.Errorf("traffic is not 100%% green any more, so blue stays: %w", err)
+		}
+		return map[string]string{"deregistrationDelay": delay.String()}, nil
+	}); err != nil {
+		return err
+	}
+	// Argo CD lets go of blue first: otherwise its self-heal would put back
+	// the TargetGroupBindings eksbg deletes next.
+	if err := r.step(ctx, PhaseTeardown, "remove from Argo CD", func(ctx context.Context) (map[string]string, error) {
+		return nil, r.unregister(ctx, PhaseTeardown, r.blue)
+	}); err != nil {
+		return err
+	}
+	if c, err := r.describe(ctx, r.blue); err != nil {
+		return err
+	} else if c != nil {
+		if err := r.step(ctx, PhaseTeardown, "delete target group bindings", func(ctx context.Context) (map[string]string, error) {
+			return r.deleteBindings(ctx)
+		}); err != nil {
+			return err
+		}
+		if err := r.step(ctx, PhaseTeardown, "delete load balancers", func(ctx context.Context) (map[string]string, error) {
+			return r.deleteLoadBalancers(ctx)
+		}); err != nil {
+			return err
+		}
+	}
+	if err := r.step(ctx, PhaseTeardown, "eksctl delete cluster", func(ctx context.Context) (map[string]string, error) {
+		c, err := r.describe(ctx, r.blue)
+		if err != nil || c == nil {
+			return nil, err
+		}
+		dctx, cancel := context.WithTimeout(ctx, r.o.Timeouts.Teardown)
+		defer cancel()
+		if err := r.o.Provisioner.DeleteCluster(dctx, r.blue, r.o.Env.AWS.Region); err != nil {
+			return nil, fmt.Errorf("deleting %s: %w", r.blue, err)
+		}
+		return nil, nil
+	}); err != nil {
+		return err
+	}
+	return r.step(ctx, PhaseTeardown, "verify nothing is left", func(ctx context.Context) (map[string]string, error) {
+		left, err := r.leftovers(ctx, r.blue, r.colors[0])
+		if err != nil {
+			return nil, err
+		}
+		if len(left) > 0 {
+			return nil, fmt.Errorf("%s is deleted but left behind: %s", r.blue, strings.Join(left, "; "))
+		}
+		return nil, nil
+	})
+}
+
+// unregister removes a cluster's secret and waits until Argo CD has
+// deleted its Applications (none stuck on a finalizer).
+func (r *run) unregister(ctx context.Context, ph Phase, cluster string) error {
+	m, err := r.management(ctx)
+	if err != nil {
+		return err
+	}
+	server := ""
+	if c, err := r.describe(ctx, cluster); err != nil {
+		return err
+	} else if c != nil {
+		server = aws.ToString(c.Endpoint)
+	}
+	if err := gitops.UnregisterCluster(ctx, m.kc, r.gitNS, cluster); err != nil {
+		return err
+	}
+	if server == "" {
+		return nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, r.o.Timeouts.Sync)
+	defer cancel()
+	apps, err := gitops.WaitApplications(wctx, m.dyn, r.gitNS, server, func(apps []gitops.Application) bool {
+		r.em.Emit(Event{Kind: Waiting, Phase: ph, Step: "Applications of " + cluster + " deleted", Done: 0, Total: len(apps)})
+		return len(apps) == 0
+	})
+	if err != nil {
+		var names []string
+		for _, a := range apps {
+			names = append(names, fmt.Sprintf("%s (finalizers %v)", a.Name, a.Finalizers))
+		}
+		return fmt.Errorf("Argo CD still has Applications for %s: %s: %w", cluster, strings.Join(names, ", "), err)
+	}
+	return nil
+}
+
+func (r *run) deregistrationDelay(ctx context.Context) (time.Duration, error) {
+	var d time.Duration
+	for _, rule := range r.o.Env.Traffic.ListenerRules {
+		tg := rule.TargetGroup(r.colors[0])
+		out, err := r.elb.DescribeTargetGroupAttributes(ctx, &elb.DescribeTargetGroupAttributesInput{TargetGroupArn: aws.String(tg)})
+		if err != nil {
+			return 0, fmt.Errorf("reading the attributes of %s: %w", tg, err)
+		}
+		for _, a := range out.Attributes {
+			if aws.ToString(a.Key) == "deregistration_delay.timeout_seconds" {
+				if s, err := strconv.Atoi(aws.ToString(a.Value)); err == nil {
+					d = max(d, time.Duration(s)*time.Second)
+				}
+			}
+		}
+	}
+	return d, nil
+}
+
+// deleteBindings deletes blue's TargetGroupBindings and waits until blue's
+// target groups have no targets left.
+func (r *run) deleteBindings(ctx context.Context) (map[string]string, error) {
+	b, err := r.clients(ctx, r.blue)
+	if err != nil {
+		return nil, err
+	}
+	res := b.dyn.Resource(TargetGroupBindingGVR)
+	list, err := res.Namespace("").List(ctx, metav1.ListOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("listing TargetGroupBindings on %s: %w", r.blue, err)
+	}
+	n := 0
+	if list != nil {
+		for _, t := range list.Items {
+			err := res.Namespace(t.GetNamespace()).Delete(ctx, t.GetName(), metav1.DeleteOptions{})
+			if err != nil && !apierrors.IsNotFound(err) {
+				return nil, fmt.Errorf("deleting TargetGroupBinding %s/%s: %w", t.GetNamespace(), t.GetName(), err)
+			}
+			n++
+		}
+	}
+	err = r.waitFor(ctx, PhaseTeardown, "blue's targets deregistered", r.o.Timeouts.Teardown, func(ctx context.Context) (bool, string, error) {
+		left, err := r.registeredTargets(ctx, r.colors[0])
+		if err != nil {
+			return false, "", err
+		}
+		return len(left) == 0, "still registered: " + strings.Join(left, ", "), nil
+	})
+	return map[string]string{"deleted": strconv.Itoa(n)}, err
+}
+
+func (r *run) registeredTargets(ctx context.Context, color string) ([]string, error) {
+	var left []string
+	seen := map[string]bool{}
+	for _, rule := range r.o.Env.Traffic.ListenerRules {
+		tg := rule.TargetGroup(color)
+		if seen[tg] {
+			continue
+		}
+		seen[tg] = true
+		out, err := r.elb.DescribeTargetHealth(ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String(tg)})
+		if err != nil {
+			return nil, fmt.Errorf("describing the targets of %s: %w", tg, err)
+		}
+		for _, d := range out.TargetHealthDescriptions {
+			state := ""
+			if d.TargetHealth != nil {
+				state = string(d.TargetHealth.State)
+			}
+			left = append(left, fmt.Sprintf("%s:%d (%s) in %s", aws.ToString(d.Target.Id), aws.ToInt32(d.Target.Port), state, tg))
+		}
+	}
+	return left, nil
+}
+
+// deleteLoadBalancers deletes blue's LoadBalancer Services and Ingresses
+// and waits until they are gone: the AWS Load Balancer Controller keeps
+// its finalizer on them until their load balancers are deleted.
+func (r *run) deleteLoadBalancers(ctx context.Context) (map[string]string, error) {
+	b, err := r.clients(ctx, r.blue)
+	if err != nil {
+		return nil, err
+	}
+	svcs, err := b.kc.CoreV1().Services("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("listing Services on %s: %w", r.blue, err)
+	}
+	var names []string
+	for _, s := range svcs.Items {
+		if s.Spec.Type != corev1.ServiceTypeLoadBalancer {
+			continue
+		}
+		if err := b.kc.CoreV1().Services(s.Namespace).Delete(ctx, s.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("deleting Service %s/%s: %w", s.Namespace, s.Name, err)
+		}
+		names = append(names, "Service "+s.Namespace+"/"+s.Name)
+	}
+	ings, err := b.kc.NetworkingV1().Ingresses("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("listing Ingresses on %s: %w", r.blue, err)
+	}
+	for _, i := range ings.Items {
+		if err := b.kc.NetworkingV1().Ingresses(i.Namespace).Delete(ctx, i.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("deleting Ingress %s/%s: %w", i.Namespace, i.Name, err)
+		}
+		names = append(names, "Ingress "+i.Namespace+"/"+i.Name)
+	}
+	err = r.waitFor(ctx, PhaseTeardown, "blue's load balancers gone", r.o.Timeouts.Teardown, func(ctx context.Context) (bool, string, error) {
+		var left []string
+		svcs, err := b.kc.CoreV1().Services("").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, "", err
+		}
+		for _, s := range svcs.Items {
+			if s.Spec.Type == corev1.ServiceTypeLoadBalancer {
+				left = append(left, "Service "+s.Namespace+"/"+s.Name)
+			}
+		}
+		ings, err := b.kc.NetworkingV1().Ingresses("").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, "", err
+		}
+		for _, i := range ings.Items {
+			left = append(left, "Ingress "+i.Namespace+"/"+i.Name)
+		}
+		return len(left) == 0, "waiting for " + strings.Join(left, ", "), nil
+	})
+	return map[string]string{"deleted": strings.Join(names, ",")}, err
+}
+
+// leftovers lists what a deleted cluster left behind: ENIs the VPC CNI or
+// EKS tagged for it, targets in its color's target groups, its Argo CD
+// cluster secret.
+func (r *run) leftovers(ctx context.Context, cluster, color string) ([]string, error) {
+	var left []string
+	p := ec2.NewDescribeNetworkInterfacesPaginator(r.ec2, &ec2.DescribeNetworkInterfacesInput{Filters: []ec2types.Filter{
+		{Name: aws.String("tag:cluster.k8s.amazonaws.com/name"), Values: []string{cluster}},
+	}})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("listing ENIs of %s: %w", cluster, err)
+		}
+		for _, e := range page.NetworkInterfaces {
+			left = append(left, "ENI "+aws.ToString(e.NetworkInterfaceId))
+		}
+	}
+	targets, err := r.registeredTargets(ctx, color)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range targets {
+		left = append(left, "target "+t)
+	}
+	m, err := r.management(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := m.kc.CoreV1().Secrets(r.gitNS).Get(ctx, gitops.SecretName(cluster), metav1.GetOptions{}); err == nil {
+		left = append(left, "Argo CD cluster secret "+r.gitNS+"/"+gitops.SecretName(cluster))
+	} else if !apierrors.IsNotFound(err) {
+		return nil, err
+	}
+	sort.Strings(left)
+	return left, nil
+}
+
+// done records green as live, writes its config over the environment's
+// eksctl config (the next upgrade starts from it) and closes the journal.
+func (r *run) done(ctx context.Context) error {
+	cfg, _, err := r.greenConfig()
+	if err != nil {
+		return err
+	}
+	path := resolve(r.o.ProjectDir, r.o.Env.Cluster.EksctlConfig)
+	if err := writeFileAtomic(path, cfg.Bytes()); err != nil {
+		return fmt.Errorf("writing green's config to %s: %w", path, err)
+	}
+	if err := r.o.Backend.SaveLive(context.WithoutCancel(ctx), r.o.Env.Name, &state.Live{Color: r.colors[1], Cluster: r.green,
+		Version: r.o.To, Since: r.o.Now().UTC(), Upgrade: r.j.ID}); err != nil {
+		return err
+	}
+	r.em.Emit(Event{Kind: Info, Phase: PhaseDone, Message: fmt.Sprintf("%s is live at %s; %s now describes it: commit it", r.green, r.o.To, r.o.Env.Cluster.EksctlConfig)})
+	r.j.Entries = append(r.j.Entries, state.Entry{Phase: string(PhaseDone), State: state.Done, At: r.o.Now().UTC()})
+	return r.end(ctx, "completed")
+}
+
+// writeFileAtomic replaces path's content, keeping its mode.
+func writeFileAtomic(path string, data []byte) error {
+	mode := os.FileMode(0o644)
+	if st, err := os.Stat(path); err == nil {
+		mode = st.Mode().Perm()
+	}
+	tmp := path + ".eksbg-tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
