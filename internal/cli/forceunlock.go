@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/eksbg/eksbg/internal/awsconf"
 	"github.com/eksbg/eksbg/internal/config"
 	"github.com/eksbg/eksbg/upgrade/state"
 )
@@ -47,7 +48,7 @@ make sure it is gone first.`,
 			if err != nil {
 				return usageError{err}
 			}
-			b, err := state.ForEnvironment(env.State.Backend, env.State.Dir, filepath.Dir(p.File))
+			b, err := openState(o.Ctx, env, filepath.Dir(p.File))
 			if err != nil {
 				return err
 			}
@@ -59,4 +60,19 @@ make sure it is gone first.`,
 		},
 	}
 	return cmd
+}
+
+// openState opens an environment's state backend. The s3 backend gets an
+// S3 client from the environment's AWS configuration (its profile and
+// role) in the bucket's region, state.region (aws.region by default).
+func openState(ctx context.Context, env *config.Environment, projectDir string) (state.Backend, error) {
+	var s3c state.S3API
+	if env.State.Backend == config.StateBackendS3 {
+		cfg, err := awsconf.Load(ctx, awsconf.Options{Region: env.State.Region, Profile: env.AWS.Profile, RoleARN: env.AWS.RoleARN})
+		if err != nil {
+			return nil, err
+		}
+		s3c = state.NewS3Client(cfg)
+	}
+	return state.ForEnvironment(env.State, projectDir, s3c)
 }

@@ -18,9 +18,9 @@ import (
 // live.json, each 0600 in a 0700 directory. Writes go to a temporary file
 // that is fsynced and renamed over the old one, then the directory is
 // fsynced, so a crash leaves the old or the new file, never half of one.
-// The lock is a file created with O_EXCL: one holder per environment across
-// processes on this machine (and on a shared file system that honours
-// O_EXCL).
+// The lock is a file linked into place: one holder per environment across
+// processes on this machine (and on a shared file system whose link(2)
+// is atomic, as NFS's is).
 type Local struct {
 	Dir string
 	// mu serialises compare-and-swap within this process; across
@@ -64,7 +64,24 @@ func (l *Local) Lock(ctx context.Context, env string, info LockInfo) (*LockInfo,
 		return nil, err
 	}
 	p := filepath.Join(d, "lock.json")
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	// The lock is written whole to a temporary file, then linked to
+	// lock.json: link(2) fails when lock.json exists, so the lock appears
+	// complete or not at all, and a rival never reads a half-written one
+	// (as it could between an O_EXCL create and its write).
+	f, err := os.CreateTemp(d, ".lock.json.*")
+	if err != nil {
+		return nil, fmt.Errorf("taking the lock of %s: %w", env, err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // lock.json, if linked, keeps the content
+	cherr := f.Chmod(0o600)
+	_, werr := f.Write(data)
+	serr := f.Sync()
+	cerr := f.Close()
+	if err := errors.Join(cherr, werr, serr, cerr); err != nil {
+		return nil, fmt.Errorf("writing the lock of %s: %w", env, err)
+	}
+	err = os.Link(tmp, p)
 	if errors.Is(err, fs.ErrExist) {
 		holder, rerr := readJSON[LockInfo](p)
 		if rerr != nil || holder == nil {
@@ -74,13 +91,6 @@ func (l *Local) Lock(ctx context.Context, env string, info LockInfo) (*LockInfo,
 	}
 	if err != nil {
 		return nil, fmt.Errorf("taking the lock of %s: %w", env, err)
-	}
-	_, werr := f.Write(data)
-	serr := f.Sync()
-	cerr := f.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		_ = os.Remove(p)
-		return nil, fmt.Errorf("writing the lock of %s: %w", env, err)
 	}
 	if err := syncDir(d); err != nil {
 		return nil, err
@@ -108,16 +118,25 @@ func (l *Local) removeLock(env, id, what string) error {
 	if err != nil {
 		return fmt.Errorf("%s the lock of %s: %w", what, env, err)
 	}
+	if err := checkLockID(holder, env, id, what); err != nil {
+		return err
+	}
+	if err := os.Remove(p); err != nil {
+		return fmt.Errorf("%s the lock of %s: %w", what, env, err)
+	}
+	return syncDir(d)
+}
+
+// checkLockID refuses to remove a lock that is not there or not id's
+// (both backends say it the same way).
+func checkLockID(holder *LockInfo, env, id, what string) error {
 	if holder == nil {
 		return fmt.Errorf("%s the lock of %s: it is not locked", what, env)
 	}
 	if holder.ID != id {
 		return fmt.Errorf("%s the lock of %s: it is held under ID %s by %s on %s, not %s", what, env, holder.ID, holder.Who, holder.Host, id)
 	}
-	if err := os.Remove(p); err != nil {
-		return fmt.Errorf("%s the lock of %s: %w", what, env, err)
-	}
-	return syncDir(d)
+	return nil
 }
 
 // LockHolder implements Backend.

@@ -4,8 +4,9 @@
 // upgrade per environment at a time, and the live color.
 //
 // A Backend stores them; Local keeps them in a directory (files 0600,
-// atomic writes with fsync). Writes are compare-and-swap on a version, so
-// that two writers cannot both win even where the lock is advisory.
+// atomic writes with fsync), S3 in an S3 bucket (conditional writes).
+// Writes are compare-and-swap on a version, so that two writers cannot
+// both win even where the lock is advisory.
 package state
 
 import (
@@ -14,6 +15,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"time"
+
+	"github.com/eksbg/eksbg/internal/config"
 )
 
 // Backend stores journals, locks and live colors per environment.
@@ -151,15 +154,29 @@ type Live struct {
 	Upgrade string `json:"upgrade,omitempty"`
 }
 
-// ForEnvironment opens the state backend an environment's config names
-// (state.backend, state.dir relative to the directory of eksbg.yaml).
-func ForEnvironment(backend, dir, projectDir string) (Backend, error) {
-	switch backend {
-	case "", "local":
+// ForEnvironment opens the state backend an environment's config names:
+// local (st.Dir, relative to projectDir, the directory of eksbg.yaml) or
+// s3 (st.Bucket and st.Prefix, through s3c, which the s3 backend needs and
+// the local one ignores).
+func ForEnvironment(st config.State, projectDir string, s3c S3API) (Backend, error) {
+	switch st.Backend {
+	case "", config.StateBackendLocal:
+		dir := st.Dir
+		if dir == "" {
+			dir = config.DefaultStateDir
+		}
 		if !filepath.IsAbs(dir) {
 			dir = filepath.Join(projectDir, dir)
 		}
 		return &Local{Dir: dir}, nil
+	case config.StateBackendS3:
+		if st.Bucket == "" {
+			return nil, fmt.Errorf("state backend s3 needs state.bucket")
+		}
+		if s3c == nil {
+			return nil, fmt.Errorf("state backend s3 (bucket %s) needs an S3 client", st.Bucket)
+		}
+		return &S3{Client: s3c, Bucket: st.Bucket, Prefix: st.Prefix}, nil
 	}
-	return nil, fmt.Errorf("state backend %q is not supported: use local", backend)
+	return nil, fmt.Errorf("state backend %q is not supported: use %s or %s", st.Backend, config.StateBackendLocal, config.StateBackendS3)
 }

@@ -114,7 +114,7 @@ func (s *Server) serveAdmin(rw http.ResponseWriter, r *http.Request) {
 		s.View(func(w *World) {
 			out = map[string]int{"vpcs": len(w.VPCs), "subnets": len(w.Subnets), "networkInterfaces": len(w.ENIs),
 				"instances": len(w.Instances), "clusters": len(w.Clusters), "loadBalancers": len(w.LoadBalancers),
-				"targetGroups": len(w.TargetGroups), "rules": len(w.Rules)}
+				"targetGroups": len(w.TargetGroups), "rules": len(w.Rules), "buckets": len(w.Buckets)}
 		})
 		writeJSON(rw, http.StatusOK, out)
 	default:

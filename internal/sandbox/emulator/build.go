@@ -107,6 +107,7 @@ func NewWorld(s *scenario.Scenario, now time.Time) (*World, error) {
 	for k, v := range s.Quotas {
 		w.Quotas[k] = v
 	}
+	w.addScenarioBuckets(s.Buckets, now)
 	created := now.Add(-24 * time.Hour)
 	for _, sc := range s.Clusters {
 		c, err := w.newCluster(sc.Name, sc.Version, sc.Subnets, nil, sc.Tags, created)

@@ -133,6 +133,7 @@ func New(opts Options) (*Server, error) {
 	s.registerELBv2()
 	s.registerQuotas()
 	s.registerCloudWatch()
+	s.registerS3()
 	return s, nil
 }
 
@@ -165,7 +166,11 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		op     opFunc
 		params map[string]string
 	)
-	if req.Protocol == wire.RestJSON {
+	if req.Protocol == wire.RestXML {
+		// S3 routes on the host and query too (s3.go).
+		req.Operation, params = s3Route(r)
+		op = s.ops[req.Service][req.Operation]
+	} else if req.Protocol == wire.RestJSON {
 		if router, ok := s.routers[req.Service]; ok {
 			name, p, found := router(r.Method, r.URL.EscapedPath())
 			if found {
@@ -234,6 +239,8 @@ func unknownOperation(req *wire.Request) *wire.APIError {
 		return wire.BadRequest("InvalidAction", "The action %s is not valid for this web service.", req.Operation)
 	case wire.RestJSON:
 		return wire.Errorf(http.StatusNotFound, "UnknownOperationException", "no operation serves %s %s", req.HTTP.Method, req.HTTP.URL.Path)
+	case wire.RestXML:
+		return s3NotImplemented(req)
 	}
 	return wire.BadRequest("UnknownOperationException", "unknown operation %s", req.Operation)
 }
@@ -270,6 +277,8 @@ func authError(req *wire.Request, code, msg string) *wire.APIError {
 		return wire.Errorf(http.StatusUnauthorized, "AuthFailure", "AWS was not able to validate the provided access credentials")
 	case wire.ServiceEKS, wire.ServiceQuotas:
 		return wire.Errorf(http.StatusForbidden, "UnrecognizedClientException", "%s", msg)
+	case wire.ServiceS3:
+		return s3AuthError(code)
 	}
 	return wire.Errorf(http.StatusForbidden, code, "%s", msg)
 }
@@ -283,6 +292,8 @@ func throttleError(service string) *wire.APIError {
 		return wire.Errorf(http.StatusTooManyRequests, "ThrottlingException", "Rate exceeded")
 	case wire.ServiceQuotas:
 		return wire.BadRequest("TooManyRequestsException", "Rate exceeded")
+	case wire.ServiceS3:
+		return wire.ServerError(http.StatusServiceUnavailable, "SlowDown", "Please reduce your request rate.")
 	}
 	return wire.BadRequest("Throttling", "Rate exceeded")
 }
@@ -296,6 +307,8 @@ func internalError(service string) *wire.APIError {
 		return wire.ServerError(http.StatusInternalServerError, "ServerException", "An internal error occurred")
 	case wire.ServiceQuotas:
 		return wire.ServerError(http.StatusInternalServerError, "ServiceException", "An internal error occurred")
+	case wire.ServiceS3:
+		return wire.ServerError(http.StatusInternalServerError, "InternalError", "We encountered an internal error. Please try again.")
 	}
 	return wire.ServerError(http.StatusInternalServerError, "InternalFailure", "The request processing has failed because of an unknown error, exception or failure.")
 }

@@ -42,6 +42,8 @@ type World struct {
 	Faults  []scenario.Fault   `json:"faults"`
 	// CIDRReservations are subnet CIDR reservations, by ID (ec2_cidr_reservations.go).
 	CIDRReservations map[string]*CIDRReservation `json:"cidrReservations,omitempty"`
+	// Buckets are S3 buckets with their objects, by name (s3.go).
+	Buckets map[string]*Bucket `json:"buckets,omitempty"`
 	// HoldForControlPlanes keeps clusters CREATING until ControlPlaneReady (controlplane.go).
 	HoldForControlPlanes bool `json:"-"`
 	// PodReadiness maps a cluster to its pods' addresses and whether each

@@ -337,6 +337,16 @@ func (v *validator) scenario(s *Scenario) {
 	for i, f := range s.Faults {
 		v.fault(fmt.Sprintf("faults[%d]", i), f)
 	}
+	buckets := map[string]bool{}
+	for i, b := range s.Buckets {
+		p := fmt.Sprintf("buckets[%d].name", i)
+		if err := ValidateBucketName(b.Name); err != nil {
+			v.fail(p, "%v", err)
+		} else if buckets[b.Name] {
+			v.fail(p, "duplicate bucket %q", b.Name)
+		}
+		buckets[b.Name] = true
+	}
 }
 
 // ValidateFault checks one fault rule (also used by the admin API).

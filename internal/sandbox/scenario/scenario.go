@@ -31,6 +31,8 @@ type Scenario struct {
 	Quotas            map[string]float64 `yaml:"quotas,omitempty"`
 	Traffic           Traffic            `yaml:"traffic,omitempty"`
 	Faults            []Fault            `yaml:"faults,omitempty"`
+	// Buckets are S3 buckets that exist when the sandbox starts.
+	Buckets []Bucket `yaml:"buckets,omitempty"`
 }
 
 // Credential is an access key pair the emulator accepts, and the IAM
@@ -238,10 +240,17 @@ type ClusterTraffic struct {
 	P50Ms float64 `yaml:"p50Ms,omitempty"`
 }
 
+// Bucket is an S3 bucket (empty, in the scenario's region), for example
+// the one eksbg's s3 state backend keeps upgrade state in.
+type Bucket struct {
+	// Name follows S3's general purpose bucket naming rules.
+	Name string `yaml:"name"`
+}
+
 // Fault injects latency, throttling and server errors.
 type Fault struct {
 	// Service is a signing name (ec2, eks, elasticloadbalancing,
-	// servicequotas, monitoring, sts) or "*".
+	// servicequotas, monitoring, sts, s3) or "*".
 	Service string `yaml:"service" json:"service"`
 	// Operation is an operation name or "*".
 	Operation string  `yaml:"operation" json:"operation"`

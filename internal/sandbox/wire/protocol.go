@@ -25,6 +25,8 @@ const (
 	JSON11
 	RestJSON
 	CBOR
+	// RestXML is S3's protocol (restxml.go).
+	RestXML
 )
 
 func (p Protocol) String() string {
@@ -41,6 +43,8 @@ func (p Protocol) String() string {
 		return "rest-json"
 	case CBOR:
 		return "rpc-v2-cbor"
+	case RestXML:
+		return "rest-xml"
 	}
 	return "unknown"
 }
@@ -53,6 +57,7 @@ const (
 	ServiceQuotas     = "servicequotas"
 	ServiceCloudWatch = "monitoring"
 	ServiceSTS        = "sts"
+	ServiceS3         = "s3"
 )
 
 // Service API versions and XML namespaces.
@@ -113,6 +118,10 @@ func Decode(r *http.Request) (*Request, *APIError) {
 	ct := r.Header.Get("Content-Type")
 	target := r.Header.Get("X-Amz-Target")
 	switch {
+	case req.Service == ServiceS3:
+		// S3 routes on method, host, path and query, and its bodies are
+		// the objects themselves, whatever their Content-Type.
+		req.Protocol, req.Body = RestXML, body
 	case strings.HasPrefix(r.URL.Path, "/service/") && strings.Contains(r.URL.Path, "/operation/"):
 		// RPC v2 CBOR: /service/{ServiceName}/operation/{Operation}
 		parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
@@ -295,6 +304,8 @@ func WriteResponse(w http.ResponseWriter, req *Request, out any) {
 		}
 		w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
 		writeBody(w, "application/cbor", http.StatusOK, b)
+	case RestXML:
+		writeRestXML(w, req, out)
 	}
 }
 
@@ -389,6 +400,8 @@ func WriteError(w http.ResponseWriter, req *Request, e *APIError) {
 		}
 		w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
 		writeBody(w, "application/cbor", status, b)
+	case RestXML:
+		writeRestXMLError(w, req, status, e)
 	}
 }
 

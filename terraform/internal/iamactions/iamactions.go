@@ -46,6 +46,24 @@ var servicePrefix = map[string]string{
 	"cloudwatch":             "cloudwatch",
 	"servicequotas":          "servicequotas",
 	"sts":                    "sts",
+	"s3":                     "s3",
+}
+
+// operationActions are the IAM actions of operations that do not need
+// exactly <prefix>:<Op>. S3's actions are not its operations' names
+// (https://docs.aws.amazon.com/AmazonS3/latest/API/using-with-s3-policy-actions.html),
+// and GetObject and HeadObject of a key that does not exist answer 403
+// instead of 404 NoSuchKey without s3:ListBucket on the bucket
+// (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html,
+// "Permissions"): eksbg tells "no journal yet" from "no access" by it.
+var operationActions = map[string][]string{
+	"s3:GetObject":     {"s3:GetObject", "s3:ListBucket"},
+	"s3:HeadObject":    {"s3:GetObject", "s3:ListBucket"},
+	"s3:HeadBucket":    {"s3:ListBucket"},
+	"s3:ListObjects":   {"s3:ListBucket"},
+	"s3:ListObjectsV2": {"s3:ListBucket"},
+	"s3:ListBuckets":   {"s3:ListAllMyBuckets"},
+	"s3:DeleteObjects": {"s3:DeleteObject"},
 }
 
 const sdkServicePath = "github.com/aws/aws-sdk-go-v2/service/"
@@ -138,7 +156,14 @@ func Derive(ctx context.Context, o Options) ([]Use, error) {
 			problems = append(problems, fmt.Sprintf("%s: %s is not an operation of the SDK's %s package", r.pos, op, r.service))
 			continue
 		}
-		uses = append(uses, Use{Action: prefix + ":" + op, Pos: r.pos})
+		action := prefix + ":" + op
+		actions, ok := operationActions[action]
+		if !ok {
+			actions = []string{action}
+		}
+		for _, a := range actions {
+			uses = append(uses, Use{Action: a, Pos: r.pos})
+		}
 	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("deriving IAM actions:\n  %s", strings.Join(problems, "\n  "))
