@@ -70,6 +70,48 @@ aws elbv2 describe-rules --listener-arn "$listener" \
   --query "Rules[?Priority=='10'].Actions[0].ForwardConfig.TargetGroups[].[TargetGroupArn,Weight]" --output text | tee "$work/rules.txt"
 grep -q 'targetgroup/demo-blue-web/.*100' "$work/rules.txt" || fail "the web rule does not send 100% to blue"
 
+rule=$(aws elbv2 describe-rules --listener-arn "$listener" --query "Rules[?Priority=='10'].RuleArn" --output text)
+green_weight() {
+  aws elbv2 describe-rules --rule-arns "$rule" \
+    --query "Rules[0].Actions[0].ForwardConfig.TargetGroups[?contains(TargetGroupArn, 'demo-green-web')].Weight" --output text
+}
+
+step "The upgrade (eksbg upgrade): green's error rate is raised to 20% during the 25% step; the gate fires and traffic goes back to blue"
+s=$(date +%s.%N)
+set +e
+eksbg upgrade --env demo --to 1.34 --gate-interval 3s > "$work/upgrade1.txt" 2>&1 &
+up=$!
+tail -f "$work/upgrade1.txt" --pid "$up" &
+tailer=$!
+for _ in $(seq 1 600); do
+  [ "$(green_weight 2>/dev/null)" = "25" ] && break
+  kill -0 "$up" 2>/dev/null || break
+  sleep 0.5
+done
+curl -fsS -X PUT "http://$addr/_sandbox/traffic" -d '{"clusters":{"demo-green":{"errorRate":0.2}}}' >/dev/null
+echo "   >> demo: green now answers 20% of its requests with 5xx"
+wait "$up"; rc=$?
+wait "$tailer" 2>/dev/null
+set -e
+[ "$rc" -eq 1 ] || fail "the breached upgrade exited $rc, want 1"
+grep -q 'gate breached at 25%' "$work/upgrade1.txt" || fail "no gate breach at 25%"
+[ "$(green_weight)" = "0" ] || fail "green still has weight $(green_weight) after the breach"
+echo "   every rule is back on blue"
+took "$s"
+
+step "Errors fixed; the same command resumes, and --approve tears blue down"
+s=$(date +%s.%N)
+curl -fsS -X PUT "http://$addr/_sandbox/traffic" -d '{"clusters":{"demo-green":{"errorRate":0}}}' >/dev/null
+set +e; eksbg upgrade --env demo --to 1.34 --gate-interval 3s --approve | tee "$work/upgrade2.txt"; rc=${PIPESTATUS[0]}; set -e
+[ "$rc" -eq 0 ] || fail "the resumed upgrade exited $rc"
+grep -q 'resuming upgrade' "$work/upgrade2.txt" || fail "the upgrade did not resume from its journal"
+grep -q ': completed' "$work/upgrade2.txt" || fail "the upgrade did not complete"
+[ "$(green_weight)" = "100" ] || fail "green has weight $(green_weight), want 100"
+eksbg status --env demo | tee "$work/status2.txt"
+grep -q 'demo-green .*1.34 .*ACTIVE .*live' "$work/status2.txt" || fail "demo-green is not live at 1.34"
+grep -q 'demo-blue .*absent' "$work/status2.txt" || fail "demo-blue is still there"
+took "$s"
+
 step "Sandbox down"
 pids=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(" ".join(str(p) for p in [d["pid"]]+d.get("processes",[])))' "$(dirname "$state")/sandbox.json")
 eksbg sandbox down --state "$state"

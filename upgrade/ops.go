@@ -79,13 +79,7 @@ func Rollback(ctx context.Context, o Options, deleteGreen bool) (*Summary, error
 		}
 		if deleteGreen {
 			if err := r.step(ctx, PhaseRollback, "delete green", func(ctx context.Context) (map[string]string, error) {
-				c, err := r.describe(ctx, r.green)
-				if err != nil || c == nil {
-					return nil, err
-				}
-				dctx, cancel := context.WithTimeout(ctx, r.o.Timeouts.Teardown)
-				defer cancel()
-				return nil, r.o.Provisioner.DeleteCluster(dctx, r.green, r.o.Env.AWS.Region)
+				return nil, r.deleteCluster(ctx, PhaseRollback, r.green)
 			}); err != nil {
 				return err
 			}

@@ -190,8 +190,22 @@ func (r *run) createGreen(ctx context.Context) error {
 			if !have[ng.Name] {
 				cctx, cancel := context.WithTimeout(ctx, r.o.Timeouts.Create)
 				defer cancel()
+				// An eksctl a killed run left going may be creating them too:
+				// wait for that first, and judge a failure by what exists.
+				if err := r.waitNodegroupsSettled(cctx, r.green); err != nil {
+					return nil, err
+				}
 				if err := r.o.Provisioner.CreateNodegroups(cctx, path); err != nil {
-					return nil, fmt.Errorf("creating the node groups of %s: %w", r.green, err)
+					have, lerr := r.nodegroups(cctx, r.green)
+					if lerr != nil {
+						return nil, err
+					}
+					for _, ng := range managed(spec) {
+						if !have[ng.Name] {
+							return nil, fmt.Errorf("creating the node groups of %s: %w", r.green, err)
+						}
+					}
+					r.em.Emit(Event{Kind: Warning, Phase: PhaseCreate, Message: fmt.Sprintf("eksctl failed (%v), but every node group of %s exists: going on", err, r.green)})
 				}
 				break
 			}

@@ -2,6 +2,7 @@ package upgrade
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -12,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/eks"
+	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -222,16 +225,7 @@ func (r *run) teardown(ctx context.Context) error {
 		}
 	}
 	if err := r.step(ctx, PhaseTeardown, "eksctl delete cluster", func(ctx context.Context) (map[string]string, error) {
-		c, err := r.describe(ctx, r.blue)
-		if err != nil || c == nil {
-			return nil, err
-		}
-		dctx, cancel := context.WithTimeout(ctx, r.o.Timeouts.Teardown)
-		defer cancel()
-		if err := r.o.Provisioner.DeleteCluster(dctx, r.blue, r.o.Env.AWS.Region); err != nil {
-			return nil, fmt.Errorf("deleting %s: %w", r.blue, err)
-		}
-		return nil, nil
+		return nil, r.deleteCluster(ctx, PhaseTeardown, r.blue)
 	}); err != nil {
 		return err
 	}
@@ -492,4 +486,66 @@ func writeFileAtomic(path string, data []byte) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// deleteCluster deletes a cluster with eksctl and waits until it is gone.
+// A deletion already under way (an earlier run was killed while eksctl
+// worked, and eksctl went on) is waited for rather than started again,
+// and an eksctl failure is judged by what EKS then says: a cluster that is
+// deleting or gone is what was asked for.
+func (r *run) deleteCluster(ctx context.Context, ph Phase, name string) error {
+	dctx, cancel := context.WithTimeout(ctx, r.o.Timeouts.Teardown)
+	defer cancel()
+	c, err := r.describe(dctx, name)
+	if err != nil || c == nil {
+		return err
+	}
+	if c.Status != ekstypes.ClusterStatusDeleting {
+		if err := r.waitNodegroupsSettled(dctx, name); err != nil {
+			return err
+		}
+		if err := r.o.Provisioner.DeleteCluster(dctx, name, r.o.Env.AWS.Region); err != nil {
+			c, derr := r.describe(dctx, name)
+			if derr != nil || (c != nil && c.Status != ekstypes.ClusterStatusDeleting) {
+				return fmt.Errorf("deleting %s: %w", name, err)
+			}
+			r.em.Emit(Event{Kind: Warning, Phase: ph, Message: fmt.Sprintf("eksctl failed (%v), but %s is being deleted or gone: waiting for it", err, name)})
+		}
+	}
+	r.em.Emit(Event{Kind: Waiting, Phase: ph, Step: "cluster deleted", Message: "waiting for " + name + " to be deleted"})
+	w := eks.NewClusterDeletedWaiter(r.eks, func(o *eks.ClusterDeletedWaiterOptions) {
+		o.MinDelay, o.MaxDelay = r.o.PollInterval, 4*r.o.PollInterval
+	})
+	if err := w.Wait(dctx, &eks.DescribeClusterInput{Name: aws.String(name)}, r.o.Timeouts.Teardown); err != nil {
+		return fmt.Errorf("waiting for %s to be deleted: %w", name, err)
+	}
+	return nil
+}
+
+// waitNodegroupsSettled waits until none of a cluster's node groups is
+// being created or deleted, so that eksctl does not trip over an
+// operation a killed run left going.
+func (r *run) waitNodegroupsSettled(ctx context.Context, cluster string) error {
+	return r.waitFor(ctx, PhaseTeardown, "node groups of "+cluster+" settled", r.o.Timeouts.Teardown, func(ctx context.Context) (bool, string, error) {
+		ngs, err := r.nodegroups(ctx, cluster)
+		if err != nil {
+			return false, "", err
+		}
+		var busy []string
+		for ng := range ngs {
+			d, err := r.eks.DescribeNodegroup(ctx, &eks.DescribeNodegroupInput{ClusterName: aws.String(cluster), NodegroupName: aws.String(ng)})
+			var nf *ekstypes.ResourceNotFoundException
+			if errors.As(err, &nf) {
+				continue
+			}
+			if err != nil {
+				return false, "", err
+			}
+			if st := d.Nodegroup.Status; st == ekstypes.NodegroupStatusDeleting || st == ekstypes.NodegroupStatusCreating {
+				busy = append(busy, fmt.Sprintf("%s (%s)", ng, st))
+			}
+		}
+		sort.Strings(busy)
+		return len(busy) == 0, "waiting for node groups " + strings.Join(busy, ", "), nil
+	})
 }

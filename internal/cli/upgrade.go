@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,7 +22,6 @@ import (
 	"github.com/eksbg/eksbg/internal/output"
 	"github.com/eksbg/eksbg/terraform"
 	"github.com/eksbg/eksbg/upgrade"
-	"github.com/eksbg/eksbg/upgrade/state"
 )
 
 // ExitInterrupted is the exit code after Ctrl-C (128 + SIGINT), as shells
@@ -134,7 +136,7 @@ func upgradeDeps(ctx context.Context, f *Factory, full bool) (*deps, error) {
 		return nil, err
 	}
 	projectDir := filepath.Dir(proj.File)
-	backend, err := stateBackend(env, projectDir, cfg)
+	backend, err := openState(ctx, env, projectDir)
 	if err != nil {
 		return nil, err
 	}
@@ -181,11 +183,6 @@ func (d *deps) withEksctl(ctx context.Context, events chan<- upgrade.Event) erro
 	return nil
 }
 
-// stateBackend opens the environment's state backend.
-func stateBackend(env *config.Environment, projectDir string, _ any) (state.Backend, error) {
-	return state.ForEnvironment(env.State.Backend, env.State.Dir, projectDir)
-}
-
 // streamEvents runs fn with an event channel whose events are rendered
 // as progress lines on f's output, and returns fn's error once every
 // event is written.
@@ -213,6 +210,7 @@ func runUpgrade(f *Factory, o *UpgradeOptions) error {
 	}
 	d.opts.To, d.opts.Approve, d.opts.Force, d.opts.GateInterval = o.To, o.Approve, o.Force, o.GateInterval
 	d.opts.Operation = "upgrade to " + o.To
+	d.opts.AfterSave = crashHook(f)
 	var sum *upgrade.Summary
 	err = streamEvents(f, func(events chan<- upgrade.Event) error {
 		d.opts.Events = events
@@ -464,5 +462,21 @@ func writeStatus(f *Factory, st *upgrade.Status) {
 	}
 	if l := st.Lock; l != nil {
 		fmt.Fprintf(w, "  locked by %s on %s (pid %d, %s, since %s, ID %s)\n", l.Who, l.Host, l.PID, l.Operation, l.Created.Format(time.RFC3339), l.ID)
+	}
+}
+
+// crashHook is for the crash tests (internal/cli/crash_test.go): with
+// EKSBG_TEST_KILL_AFTER_SAVE=N in the environment, eksbg kills itself with
+// SIGKILL right after its N-th journal save, the hardest way a run can end
+// at a journal boundary. Nothing else reads the variable.
+func crashHook(f *Factory) func(int) {
+	n, err := strconv.Atoi(f.Getenv("EKSBG_TEST_KILL_AFTER_SAVE"))
+	if err != nil || n <= 0 {
+		return nil
+	}
+	return func(saves int) {
+		if saves == n {
+			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		}
 	}
 }

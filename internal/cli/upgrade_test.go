@@ -194,26 +194,49 @@ func TestUpgradeDemo(t *testing.T) {
 		t.Fatalf("approved upgrade: exit %d\n%s", code, out)
 	}
 
-	// Invariants.
+	checkInvariants(t, cfg, ws, env, "green", "1.34")
+}
+
+// checkInvariants are what a finished upgrade to live color at version
+// leaves: one cluster in the environment, every rule 100% on it, no ENI or
+// target of the other color, one cluster secret with singletons active,
+// the live record, a closed journal, and the eksctl config naming it.
+func checkInvariants(t *testing.T, cfg aws.Config, ws string, env *config.Environment, live, version string) {
+	t.Helper()
+	ctx := t.Context()
+	gone := "blue"
+	if live == "blue" {
+		gone = "green"
+	}
+	liveName, goneName := env.ClusterName(live), env.ClusterName(gone)
 	eksc := eks.NewFromConfig(cfg)
 	list, err := eksc.ListClusters(ctx, &eks.ListClustersInput{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(list.Clusters, ","); got != "demo-green,mgmt" {
+	if got := strings.Join(list.Clusters, ","); got != liveName+",mgmt" && got != "mgmt,"+liveName {
 		t.Errorf("clusters after the upgrade: %s", got)
 	}
-	if ws, _ := sh.Weights(ctx); len(ws) != 1 || ws[0].Blue != 0 || ws[0].Green != 100 {
-		t.Errorf("weights after the upgrade: %+v", ws)
+	elb := elbv2.NewFromConfig(cfg)
+	sh, err := traffic.NewShifter(elb, nil, env.Traffic.ListenerRules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range mustWeights(t, sh) {
+		if (live == "green" && (w.Blue != 0 || w.Green != 100)) || (live == "blue" && (w.Blue != 100 || w.Green != 0)) {
+			t.Errorf("weights after the upgrade to %s: %+v", live, w)
+		}
 	}
 	enis, err := ec2.NewFromConfig(cfg).DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{Filters: []ec2types.Filter{
-		{Name: aws.String("tag:cluster.k8s.amazonaws.com/name"), Values: []string{"demo-blue"}}}})
+		{Name: aws.String("tag:cluster.k8s.amazonaws.com/name"), Values: []string{goneName}}}})
 	if err != nil || len(enis.NetworkInterfaces) != 0 {
-		t.Errorf("ENIs of demo-blue left: %d (%v)", len(enis.NetworkInterfaces), err)
+		t.Errorf("ENIs of %s left: %d (%v)", goneName, len(enis.NetworkInterfaces), err)
 	}
-	th, err := elb.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(rule.TargetGroups.Blue)})
-	if err != nil || len(th.TargetHealthDescriptions) != 0 {
-		t.Errorf("targets left in blue's target group: %+v (%v)", th, err)
+	for _, rule := range env.Traffic.ListenerRules {
+		th, err := elb.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(rule.TargetGroup(gone))})
+		if err != nil || len(th.TargetHealthDescriptions) != 0 {
+			t.Errorf("targets left in %s's target group: %+v (%v)", gone, th, err)
+		}
 	}
 	mrc, err := kubeaccess.RESTConfig(ctx, eksc, cfg, "mgmt")
 	if err != nil {
@@ -228,20 +251,30 @@ func TestUpgradeDemo(t *testing.T) {
 	for _, s := range secrets.Items {
 		names = append(names, s.Name+"="+s.Labels[gitops.LabelSingletons])
 	}
-	if got := strings.Join(names, ","); got != "cluster-demo-green=active" {
+	if got := strings.Join(names, ","); got != "cluster-"+liveName+"=active" {
 		t.Errorf("cluster secrets after the upgrade: %s", got)
 	}
-	lv, err := b.Live(ctx, "demo")
-	if err != nil || lv == nil || lv.Color != "green" || lv.Version != "1.34" {
+	b := &state.Local{Dir: filepath.Join(ws, config.DefaultStateDir)}
+	lv, err := b.Live(ctx, env.Name)
+	if err != nil || lv == nil || lv.Color != live || lv.Version != version {
 		t.Errorf("live color: %+v %v", lv, err)
 	}
-	if j, _ := b.Journal(ctx, "demo"); j.Open() || j.Outcome != "completed" {
+	if j, _ := b.Journal(ctx, env.Name); j.Open() || j.Outcome != "completed" {
 		t.Errorf("journal: open %v outcome %q", j.Open(), j.Outcome)
 	}
-	// The environment's eksctl config now describes green.
-	if data, err := os.ReadFile(filepath.Join(ws, "clusters", "demo.yaml")); err != nil || !strings.Contains(string(data), "name: demo-green") {
-		t.Errorf("clusters/demo.yaml after the upgrade: %v\n%s", err, data)
+	// The environment's eksctl config now describes the live cluster.
+	if data, err := os.ReadFile(filepath.Join(ws, "clusters", env.Name+".yaml")); err != nil || !strings.Contains(string(data), "name: "+liveName) {
+		t.Errorf("clusters/%s.yaml after the upgrade: %v\n%s", env.Name, err, data)
 	}
+}
+
+func mustWeights(t *testing.T, sh *traffic.Shifter) []traffic.RuleWeights {
+	t.Helper()
+	ws, err := sh.Weights(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ws
 }
 
 func waitUntil(t *testing.T, limit time.Duration, what string, cond func() bool) {

@@ -58,7 +58,8 @@ func fullExample(t *testing.T, dir string) *Project {
 				Namespace:           "argocd",
 				ClusterSecretLabels: map[string]string{"env": "staging"},
 			},
-			State: State{Backend: "local", Dir: filepath.Join(dir, ".eksbg/state")},
+			State:    State{Backend: "local", Dir: filepath.Join(dir, ".eksbg/state")},
+			Teardown: TeardownManual,
 		}, {
 			Name: "prod",
 			AWS:  AWS{Region: "eu-west-1", AccountID: "444455556666", RoleARN: "arn:aws:iam::444455556666:role/eksbg-deployer"},
@@ -100,7 +101,8 @@ func fullExample(t *testing.T, dir string) *Project {
 				Namespace:           "argocd",
 				ClusterSecretLabels: map[string]string{"env": "prod", "example.com/team": "platform"},
 			},
-			State: State{Backend: "local", Dir: filepath.Join(dir, ".eksbg/state")},
+			State:    State{Backend: "local", Dir: filepath.Join(dir, ".eksbg/state")},
+			Teardown: TeardownManual,
 		}},
 	}
 }
@@ -316,8 +318,8 @@ func TestParseErrors(t *testing.T) {
 			`eksbg.yaml:18:18: environments[0].argocd.clusterSecretLabels["a.b/c/d"]: expected a Kubernetes label key such as "team" or "example.com/team", got "a.b/c/d"`,
 			`eksbg.yaml:19:41: environments[0].argocd.clusterSecretLabels["argocd.argoproj.io/secret-type"]: is set by eksbg (to "cluster"); remove it`,
 			`eksbg.yaml:20:15: environments[0].argocd.clusterSecretLabels.team: expected a Kubernetes label value (at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit), got "-bad"`}},
-		{"state backend", "    argocd:\n", "    state: {backend: s3}\n    argocd:\n", []string{
-			`eksbg.yaml:15:22: environments[0].state.backend: expected "local" (the only backend so far), got "s3"`}},
+		{"state backend", "    argocd:\n", "    state: {backend: gcs}\n    argocd:\n", []string{
+			`eksbg.yaml:15:22: environments[0].state.backend: expected "local" or "s3", got "gcs"`}},
 		{"duplicate environments", "environments:\n", "environments:\n  - name: dev\n    aws: {region: eu-west-1, accountId: \"111122223333\"}\n", []string{
 			`eksbg.yaml:4:5: environments[0].network: required: the Terraform network stack (network.terraform.dir and network.terraform.outputs)`,
 			`eksbg.yaml:4:5: environments[0].cluster: required: the eksctl ClusterConfig path (cluster.eksctlConfig)`,

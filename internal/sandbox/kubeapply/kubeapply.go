@@ -103,7 +103,7 @@ func (a *Applier) Apply(ctx context.Context, objs ...*unstructured.Unstructured)
 	}
 	for _, o := range others {
 		gvk := o.GroupVersionKind()
-		m, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		m, err := a.mapping(ctx, gvk)
 		if err != nil {
 			return fmt.Errorf("finding the resource of %s %s: %w", gvk.Kind, o.GetName(), err)
 		}
@@ -119,6 +119,32 @@ func (a *Applier) Apply(ctx context.Context, objs ...*unstructured.Unstructured)
 		}
 	}
 	return nil
+}
+
+// mapping finds gvk's resource. A CRD's kinds reach discovery a moment
+// after the CRD is Established (the API server updates its discovery
+// document asynchronously), so a kind not found yet is looked up again,
+// from fresh discovery, for up to 30 seconds.
+func (a *Applier) mapping(ctx context.Context, gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
+	var m *meta.RESTMapping
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		var err error
+		m, err = a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		switch {
+		case err == nil:
+			return true, nil
+		case meta.IsNoMatchError(err):
+			last = err
+			a.mapper.Reset()
+			return false, nil
+		}
+		return false, err
+	})
+	if err != nil && last != nil {
+		return nil, last
+	}
+	return m, err
 }
 
 func (a *Applier) apply(ctx context.Context, gvr schema.GroupVersionResource, ns string, o *unstructured.Unstructured) error {
