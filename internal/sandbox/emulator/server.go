@@ -347,8 +347,13 @@ func (s *Server) injectFaults(ctx context.Context, req *wire.Request, st *OpStat
 	if !ok {
 		return nil
 	}
-	if f.LatencyMs > 0 {
-		t := time.NewTimer(time.Duration(f.LatencyMs * float64(time.Millisecond)))
+	if lat := f.LatencyMs; lat > 0 || f.JitterMs > 0 {
+		if f.JitterMs > 0 {
+			s.rngMu.Lock()
+			lat += s.rng.Float64() * f.JitterMs
+			s.rngMu.Unlock()
+		}
+		t := time.NewTimer(time.Duration(lat * float64(time.Millisecond)))
 		select {
 		case <-t.C:
 		case <-ctx.Done():

@@ -360,6 +360,8 @@ func ValidateFault(f Fault) error {
 		return fmt.Errorf("errorRate must be between 0 and 1, got %g", f.ErrorRate)
 	case f.LatencyMs < 0 || f.LatencyMs > 600000:
 		return fmt.Errorf("latencyMs must be between 0 and 600000, got %g", f.LatencyMs)
+	case f.JitterMs < 0 || f.JitterMs > 600000:
+		return fmt.Errorf("jitterMs must be between 0 and 600000, got %g", f.JitterMs)
 	}
 	return nil
 }

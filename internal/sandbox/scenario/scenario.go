@@ -255,6 +255,8 @@ type Fault struct {
 	// Operation is an operation name or "*".
 	Operation string  `yaml:"operation" json:"operation"`
 	LatencyMs float64 `yaml:"latencyMs,omitempty" json:"latencyMs,omitempty"`
+	// JitterMs adds a uniformly random 0..JitterMs to LatencyMs per call.
+	JitterMs float64 `yaml:"jitterMs,omitempty" json:"jitterMs,omitempty"`
 	// ThrottleRate and ErrorRate are fractions 0..1 of calls.
 	ThrottleRate float64 `yaml:"throttleRate,omitempty" json:"throttleRate,omitempty"`
 	ErrorRate    float64 `yaml:"errorRate,omitempty" json:"errorRate,omitempty"`
