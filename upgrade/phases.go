@@ -15,6 +15,7 @@ import (
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 
 	"github.com/eksbg/eksbg/clusters"
 	"github.com/eksbg/eksbg/internal/findings"
@@ -62,8 +63,16 @@ func (r *run) waitFor(ctx context.Context, ph Phase, what string, timeout time.D
 // journal then ends (nothing was created) so that a rerun starts afresh.
 func (r *run) preflight(ctx context.Context) error {
 	return r.step(ctx, PhasePreflight, "checks", func(ctx context.Context) (map[string]string, error) {
+		// The plan's Kubernetes clients go through the run's (counted) ones.
+		rest := func(ctx context.Context, cluster string) (*rest.Config, error) {
+			c, err := r.clients(ctx, cluster)
+			if err != nil {
+				return nil, err
+			}
+			return c.rc, nil
+		}
 		p, err := MakePlan(ctx, PlanOptions{Env: r.o.Env, ProjectDir: r.o.ProjectDir, To: r.o.To, AWS: r.o.AWS,
-			Terraform: r.o.Terraform, Schema: r.o.Schema, REST: r.o.REST, ArgoCD: r.o.Management, Capacity: r.o.Capacity})
+			Terraform: r.o.Terraform, Schema: r.o.Schema, REST: rest, ArgoCD: r.o.Management, Capacity: r.o.Capacity})
 		if err != nil {
 			return nil, err
 		}

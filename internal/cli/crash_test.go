@@ -30,7 +30,7 @@ import (
 
 // compressTraffic shortens the workspace's shift (two steps, 2 s bakes)
 // so that the crash matrix's many runs take minutes.
-func compressTraffic(t *testing.T, ws string) {
+func compressTraffic(t testing.TB, ws string) {
 	t.Helper()
 	p := filepath.Join(ws, "eksbg.yaml")
 	data, err := os.ReadFile(p)

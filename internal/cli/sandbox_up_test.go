@@ -21,7 +21,7 @@ import (
 	"github.com/eksbg/eksbg/internal/testenv"
 )
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -35,7 +35,7 @@ import (
 
 // sandboxUp starts the demo sandbox as a user does ('sandbox up') and
 // returns the workspace's eksbg.yaml; the sandbox is stopped at the end.
-func sandboxUp(t *testing.T) (ws string, rt *sandbox.Runtime) {
+func sandboxUp(t testing.TB) (ws string, rt *sandbox.Runtime) {
 	t.Helper()
 	dir := t.TempDir()
 	st := filepath.Join(dir, "state", "world.json")
