@@ -13,7 +13,7 @@ CACHE     := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/eksbg
 STATICCHECK_VERSION := v0.8.2
 FUZZTIME  ?= 10s
 
-.PHONY: help build test test-deps kube-bins argocd-bins lint fuzz demo bench clean
+.PHONY: help build test test-deps kube-bins argocd-bins lint fuzz demo demo-tui bench clean
 
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -45,7 +45,10 @@ lint: ## go vet and staticcheck
 demo: build kube-bins argocd-bins ## start the sandbox and show what it serves, through eksbg
 	@hack/demo.sh $(BIN)
 
-bench: ## run the Go benchmarks (emulator throughput and the like)
+demo-tui: build kube-bins argocd-bins ## start the sandbox and open eksbg's terminal UI on it
+	@hack/demo-tui.sh $(BIN)
+
+bench: kube-bins argocd-bins ## run the Go benchmarks (emulator throughput, the sandbox upgrade against its waits)
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
 
 clean: ## remove build output
