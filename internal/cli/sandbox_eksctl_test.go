@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,7 +24,11 @@ import (
 // runs Main on its arguments (the sandbox's eksctl shim execs it).
 func TestMain(m *testing.M) {
 	if os.Getenv("EKSBG_TEST_AS_EKSBG") != "" {
-		os.Exit(Main(context.Background(), os.Args[1:], StdIO()))
+		// As cmd/eksbg's main: Ctrl-C and SIGTERM cancel the context.
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := Main(ctx, os.Args[1:], StdIO())
+		stop()
+		os.Exit(code)
 	}
 	os.Exit(m.Run())
 }

@@ -182,6 +182,25 @@ func TestUpgradeDemo(t *testing.T) {
 	// Act 2: errors restored; the same command resumes and stops before
 	// the teardown; --approve finishes.
 	putTrafficModel(t, rt.URL, `{"clusters":{"demo-green":{"errorRate":0}}}`)
+	// Ctrl-C during the first step's bake: exit 130, weights at that step,
+	// the journal says the step was interrupted.
+	intr, out := eksbgProc(ctx, "upgrade", "--env", "demo", "--to", "1.34", "--gate-interval", "2s")
+	if err := intr.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 3*time.Minute, "green at 10% again", func() bool { return greenWeight() == 10 })
+	_ = intr.Process.Signal(os.Interrupt)
+	if code := exitOf(intr.Wait()); code != ExitInterrupted || !strings.Contains(out.String(), "Interrupted") {
+		t.Fatalf("interrupted upgrade: exit %d, want %d\n%s", code, ExitInterrupted, out)
+	}
+	if g := greenWeight(); g != 10 {
+		t.Errorf("green weight after Ctrl-C in the 10%% bake: %d", g)
+	}
+	if j, _ := b.Journal(ctx, "demo"); j == nil || !j.Open() {
+		t.Errorf("journal after Ctrl-C: %+v", j)
+	} else if e, _ := j.Last("shift", "10%"); e.State != state.Failed || !strings.Contains(e.Message, "context canceled") {
+		t.Errorf("journal's 10%% entry after Ctrl-C: %+v", e)
+	}
 	resume, out := eksbgProc(ctx, "upgrade", "--env", "demo", "--to", "1.34", "--gate-interval", "2s")
 	if code := exitOf(resume.Run()); code != 0 || !strings.Contains(out.String(), "resuming upgrade") || !strings.Contains(out.String(), "--approve") {
 		t.Fatalf("resumed upgrade: exit %d\n%s", code, out)
