@@ -1,0 +1,177 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/eksbg/eksbg/internal/config"
+	"github.com/eksbg/eksbg/internal/drift"
+	"github.com/eksbg/eksbg/internal/output"
+	"github.com/eksbg/eksbg/terraform"
+)
+
+// DriftOptions are the parsed flags of `eksbg drift`.
+type DriftOptions struct {
+	Ctx context.Context
+	// ConfigPath and Env come from the global --config and --env.
+	ConfigPath string
+	Env        string
+	// All checks every environment of the project config.
+	All bool
+	// Format is -o: table, json, yaml, markdown or junit.
+	Format output.Format
+	// FailOn is the severity that makes the exit status 2.
+	FailOn drift.Severity
+	// Strict also compares node groups' desired sizes.
+	Strict bool
+	// IgnoreFile is the ignore file; "" means .eksbgignore beside eksbg.yaml
+	// (optional), a path given must exist.
+	IgnoreFile string
+	// Parallel bounds the environments checked at once.
+	Parallel int
+	// Skip names checks not to run.
+	Skip []drift.Kind
+}
+
+// NewCmdDrift builds `eksbg drift`.
+func NewCmdDrift(f *Factory, runF func(*DriftOptions) error) *cobra.Command {
+	o := &DriftOptions{}
+	var failOn string
+	var skip []string
+	cmd := &cobra.Command{
+		Use:   "drift (--env NAME | --all)",
+		Short: "Check environments for drift: Terraform, clusters, traffic, Argo CD, capacity, upgrades",
+		Long: `Compare what runs with what should run, for one environment or all of them
+(concurrently), and report every difference with what was expected, what was
+found, and the command or file that fixes it:
+
+  terraform  'terraform plan -detailed-exitcode' of the network stack's workspace
+  cluster    the live cluster against its eksctl config: version, endpoint
+             access, logging, tags; managed node groups (instance types,
+             capacity type, sizes, labels, taints, AMI family); add-ons
+  traffic    every listener rule sends all traffic to the live color; the live
+             target groups have only healthy targets
+  argocd     Applications on the live cluster Synced and Healthy; no cluster
+             secret for a cluster that does not exist; the same Applications
+             on both colors while both exist
+  capacity   a future green fits today's subnets and quotas (else a warning)
+  journal    no upgrade open, and no upgrade lock held, for more than a day
+
+The live color is the state backend's record, or before the first upgrade the
+color whose cluster exists (blue if both do). Desired node group sizes are
+left to the autoscaler unless --strict. Findings can be suppressed, with a
+reason and an expiry date, in .eksbgignore beside eksbg.yaml; suppressed
+findings are still listed. docs/drift.md documents the JSON and the ignore file.
+
+Exit status: 0 nothing found, 2 drift found (or a warning with --fail-on
+warning), 1 a check could not run (the report still lists every environment's
+findings, and the error names the environment and the check).`,
+		Example: `  # every environment, for a nightly CI job
+  eksbg drift --all -o json > drift.json
+
+  # one environment, failing on warnings too, with JUnit XML for the CI's test view
+  eksbg drift --env prod --fail-on warning -o junit > drift.xml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Ctx, o.ConfigPath, o.Env = cmd.Context(), f.Globals.ConfigPath, f.Globals.Env
+			if (o.Env != "") == o.All {
+				return usageErrorf("say what to check: --env NAME or --all (exactly one)")
+			}
+			if f.Globals.Output == string(drift.JUnit) {
+				o.Format = drift.JUnit
+			} else {
+				fm, err := f.OutputFormat()
+				if err != nil {
+					return usageErrorf("unknown output format %q: use one of table, json, yaml, markdown, junit", f.Globals.Output)
+				}
+				o.Format = fm
+			}
+			sev, err := drift.ParseSeverity(failOn)
+			if err != nil {
+				return usageErrorf("unknown --fail-on %q: use drift or warning", failOn)
+			}
+			o.FailOn = sev
+			if o.Parallel < 1 {
+				return usageErrorf("--parallel must be at least 1")
+			}
+			o.Skip = o.Skip[:0]
+			for _, k := range skip {
+				if !slices.Contains(drift.Kinds(), drift.Kind(k)) {
+					return usageErrorf("unknown check %q in --skip: use %s", k, kindList())
+				}
+				o.Skip = append(o.Skip, drift.Kind(k))
+			}
+			if runF != nil {
+				return runF(o)
+			}
+			return runDrift(f, o)
+		},
+	}
+	cmd.Flags().BoolVar(&o.All, "all", false, "check every environment of the project config, concurrently")
+	cmd.Flags().StringVar(&failOn, "fail-on", string(drift.Drift), "severity that makes the exit status 2: drift or warning")
+	cmd.Flags().BoolVar(&o.Strict, "strict", false, "also compare node groups' desired sizes (an autoscaler usually owns them)")
+	cmd.Flags().StringVar(&o.IgnoreFile, "ignore-file", "", "file of accepted drift (default: "+drift.IgnoreFileName+" beside eksbg.yaml, if there is one)")
+	cmd.Flags().IntVar(&o.Parallel, "parallel", drift.DefaultConcurrency, "environments checked at once")
+	cmd.Flags().StringSliceVar(&skip, "skip", nil, "checks not to run: "+kindList())
+	return cmd
+}
+
+// kindList names the checks, for help and errors.
+func kindList() string {
+	var s []string
+	for _, k := range drift.Kinds() {
+		s = append(s, string(k))
+	}
+	return strings.Join(s, ", ")
+}
+
+func runDrift(f *Factory, o *DriftOptions) error {
+	p, err := config.Load(o.ConfigPath)
+	if err != nil {
+		return err
+	}
+	var envs []string
+	if !o.All {
+		if _, err := p.Env(o.Env); err != nil {
+			return usageError{err}
+		}
+		envs = []string{o.Env}
+	}
+	ignorePath, required := o.IgnoreFile, true
+	if ignorePath == "" {
+		ignorePath, required = filepath.Join(filepath.Dir(p.File), drift.IgnoreFileName), false
+	}
+	ign, err := drift.LoadIgnore(ignorePath, required)
+	if err != nil {
+		return err
+	}
+	opts := drift.Options{Project: p, Environments: envs, Strict: o.Strict, Skip: o.Skip, Ignore: ign, Concurrency: o.Parallel}
+	// Without terraform the Terraform check fails for every environment
+	// (exit 1) and the others still run: Check makes the runner itself.
+	if !slices.Contains(o.Skip, drift.KindTerraform) {
+		if tf, err := terraform.New(o.Ctx); err == nil {
+			opts.Terraform = tf
+		}
+	}
+	rep, err := drift.Check(o.Ctx, opts)
+	if err != nil {
+		return err
+	}
+	if err := drift.Write(f.IO.Out, o.Format, rep, o.FailOn); err != nil {
+		return err
+	}
+	if rep.Failed() {
+		lines := strings.Split(rep.ErrorSummary(), "\n")
+		slices.Sort(lines)
+		return fmt.Errorf("the drift check could not run everything (the report above has the rest):\n  %s", strings.Join(lines, "\n  "))
+	}
+	if rep.FailsOn(o.FailOn) {
+		return &FindingsError{Summary: rep.Headline()}
+	}
+	return nil
+}
