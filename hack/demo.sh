@@ -53,12 +53,33 @@ set +e; eksbg capacity --env demo --to 1.34 | tee "$work/capacity.txt"; rc=${PIP
 grep -q 'us-east-1c.*WARN' "$work/capacity.txt" || fail "no WARN for us-east-1c"
 took "$s"
 
+step "An app team ships 'legacy' through Argo CD; its manifests use flowcontrol.apiserver.k8s.io/v1beta3, an API Kubernetes 1.32 removed"
+repo=$(kubectl --kubeconfig kubeconfig --context mgmt -n argocd get applications.argoproj.io -o jsonpath='{.items[0].spec.source.repoURL}')
+server=$(kubectl --kubeconfig kubeconfig --context demo-blue config view --minify -o jsonpath='{.clusters[0].cluster.server}')
+kubectl --kubeconfig kubeconfig --context mgmt apply -f - <<YAML
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: legacy-demo-blue, namespace: argocd}
+spec:
+  project: default
+  source: {repoURL: "$repo", targetRevision: HEAD, path: apps/legacy}
+  destination: {server: "$server", namespace: legacy}
+YAML
+for _ in $(seq 1 60); do
+  kubectl --kubeconfig kubeconfig --context mgmt -n argocd get application legacy-demo-blue -o jsonpath='{.status.resources[*].kind}' 2>/dev/null | grep -q FlowSchema && break
+  sleep 1
+done
+
 step "The upgrade plan for a jump of two minor versions, 1.32 to 1.34 (eksbg plan)"
 s=$(date +%s.%N)
 set +e; eksbg plan --env demo --to 1.34 | tee "$work/plan.txt"; rc=${PIPESTATUS[0]}; set -e
 [ "$rc" -eq 0 ] || fail "eksbg plan exited $rc"
 grep -q '^  +  version: "1.34"' "$work/plan.txt" || fail "the plan's diff does not move green to 1.34"
+grep -q 'removed-api' "$work/plan.txt" || fail "the plan did not find the removed API in legacy's manifests"
 took "$s"
+
+step "The team retires 'legacy' (its FlowSchema never applied anyway) before the upgrade"
+kubectl --kubeconfig kubeconfig --context mgmt -n argocd delete application legacy-demo-blue
 
 step "The same world through the AWS CLI: the demo ALB rule sends everything to blue"
 awsbin=/usr/bin/aws; [ -x "$awsbin" ] || awsbin=aws
@@ -110,6 +131,22 @@ grep -q ': completed' "$work/upgrade2.txt" || fail "the upgrade did not complete
 eksbg status --env demo | tee "$work/status2.txt"
 grep -q 'demo-green .*1.34 .*ACTIVE .*live' "$work/status2.txt" || fail "demo-green is not live at 1.34"
 grep -q 'demo-blue .*absent' "$work/status2.txt" || fail "demo-blue is still there"
+took "$s"
+
+step "The nightly drift check (eksbg drift): clean after the upgrade"
+s=$(date +%s.%N)
+set +e; eksbg drift --env demo | tee "$work/drift1.txt"; rc=${PIPESTATUS[0]}; set -e
+[ "$rc" -eq 0 ] || fail "eksbg drift exited $rc on a clean environment, want 0"
+took "$s"
+
+step "Someone sets the web rule to 50/50 in the console (here: the AWS CLI); drift reports it, exit 2"
+s=$(date +%s.%N)
+tgs=$(aws elbv2 describe-rules --rule-arns "$rule" --query 'Rules[0].Actions[0].ForwardConfig.TargetGroups[].TargetGroupArn' --output text)
+set -- $tgs
+aws elbv2 modify-rule --rule-arn "$rule" --actions "Type=forward,ForwardConfig={TargetGroups=[{TargetGroupArn=$1,Weight=50},{TargetGroupArn=$2,Weight=50}]}" >/dev/null
+set +e; eksbg drift --env demo | tee "$work/drift2.txt"; rc=${PIPESTATUS[0]}; set -e
+[ "$rc" -eq 2 ] || fail "eksbg drift exited $rc with the rule at 50/50, want 2"
+grep -qi 'traffic' "$work/drift2.txt" || fail "drift did not report the rule's weights"
 took "$s"
 
 step "Sandbox down"

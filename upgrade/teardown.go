@@ -197,7 +197,8 @@ func (r *run) teardown(ctx context.Context) error {
 		}
 		// Blue's weight must still be 0 (nobody shifted by hand since).
 		if err := r.shifter.VerifyWeights(ctx, 100); err != nil {
-			return nil, fmt.Errorf("traffic is not 100%% green any more, so blue stays: %w", err)
+			return nil, fmt.Errorf("traffic is not all on %s any more, so %s stays (move it back with 'eksbg shift --env %s --weight 100', or 'eksbg rollback --env %s'): %w",
+				r.green, r.blue, r.o.Env.Name, r.o.Env.Name, err)
 		}
 		return map[string]string{"deregistrationDelay": delay.String()}, nil
 	}); err != nil {

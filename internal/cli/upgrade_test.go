@@ -363,3 +363,92 @@ func kubeClientset(t *testing.T, rc *rest.Config) kubernetes.Interface {
 	}
 	return kc
 }
+
+// TestShiftAndRollback: an upgrade run without --approve stops with
+// traffic and singletons on green; 'eksbg shift --weight 50' moves half
+// back under the gates; 'eksbg status' shows it; 'eksbg rollback
+// --delete-green' puts traffic and singletons back on blue, takes green
+// out of Argo CD, deletes it and closes the journal.
+func TestShiftAndRollback(t *testing.T) {
+	ws, rt := sandboxUp(t)
+	compressTraffic(t, ws)
+	ctx := t.Context()
+	cfg, err := sandbox.AWSConfig(ctx, rt.URL, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	proj, err := config.Load(filepath.Join(ws, "eksbg.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, _ := proj.Env("demo")
+	sh, err := traffic.NewShifter(elbv2.NewFromConfig(cfg), nil, env.Traffic.ListenerRules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(want int, args ...string) string {
+		t.Helper()
+		cmd, out := eksbgProc(ctx, args...)
+		if code := exitOf(cmd.Run()); code != want {
+			t.Fatalf("eksbg %s: exit %d, want %d\n%s", strings.Join(args, " "), code, want, out)
+		}
+		return out.String()
+	}
+	out := run(0, "upgrade", "--env", "demo", "--to", "1.34", "--gate-interval", "1s")
+	if !strings.Contains(out, "--approve") {
+		t.Fatalf("upgrade without --approve did not stop before the teardown:\n%s", out)
+	}
+	if w := mustWeights(t, sh)[0]; w.Green != 100 {
+		t.Fatalf("weights before the teardown: %+v", w)
+	}
+	// A different version while this one is open is refused.
+	if out := run(1, "upgrade", "--env", "demo", "--to", "1.35"); !strings.Contains(out, "is open") || !strings.Contains(out, "rollback") {
+		t.Errorf("upgrade to another version while one is open:\n%s", out)
+	}
+	run(0, "shift", "--env", "demo", "--weight", "50", "--gate-interval", "1s")
+	if w := mustWeights(t, sh)[0]; w.Blue != 50 || w.Green != 50 {
+		t.Fatalf("weights after shift 50: %+v", w)
+	}
+	st := run(0, "status", "--env", "demo", "-o", "json")
+	var status struct {
+		Rules   []traffic.RuleWeights
+		Upgrade struct {
+			Open bool
+			Last struct{ Phase, Step string }
+		}
+	}
+	if err := json.Unmarshal([]byte(st), &status); err != nil || !status.Upgrade.Open || status.Upgrade.Last.Phase != "shift" || status.Rules[0].Green != 50 {
+		t.Errorf("status after the shift (%v):\n%s", err, st)
+	}
+	out = run(0, "rollback", "--env", "demo", "--delete-green")
+	if w := mustWeights(t, sh)[0]; w.Blue != 100 || w.Green != 0 {
+		t.Fatalf("weights after rollback: %+v (%s)", w, out)
+	}
+	eksc := eks.NewFromConfig(cfg)
+	if _, err := eksc.DescribeCluster(ctx, &eks.DescribeClusterInput{Name: aws.String("demo-green")}); err == nil {
+		t.Errorf("demo-green still exists after rollback --delete-green")
+	}
+	mrc, err := kubeaccess.RESTConfig(ctx, eksc, cfg, "mgmt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets, err := kubeClientset(t, mrc).CoreV1().Secrets("argocd").List(ctx, metav1.ListOptions{LabelSelector: gitops.LabelSecretType + "=cluster"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range secrets.Items {
+		names = append(names, s.Name+"="+s.Labels[gitops.LabelSingletons])
+	}
+	if got := strings.Join(names, ","); got != "cluster-demo-blue=active" {
+		t.Errorf("cluster secrets after rollback: %s", got)
+	}
+	b := &state.Local{Dir: filepath.Join(ws, config.DefaultStateDir)}
+	if j, _ := b.Journal(ctx, "demo"); j.Open() || !strings.HasPrefix(j.Outcome, "rolled back") {
+		t.Errorf("journal after rollback: open %v, outcome %q", j.Open(), j.Outcome)
+	}
+	// Nothing to roll back any more.
+	if out := run(1, "rollback", "--env", "demo"); !strings.Contains(out, "no open upgrade") {
+		t.Errorf("second rollback:\n%s", out)
+	}
+}
