@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need and is not part of Go's module graph:
-# the AWS CLI v2 (Debian's awscli) and moto's server (for the differential
-# test). The AWS CLI v1 comes with the machine's Python (botocore).
+# the AWS CLI v2 (Debian's awscli), moto's server (for the differential
+# test) and tmux (the TUI's end-to-end test). The AWS CLI v1 comes with
+# the machine's Python (botocore).
 set -euo pipefail
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -9,6 +10,11 @@ if [ ! -x /usr/bin/aws ]; then
   echo "test-deps: installing the AWS CLI v2 (Debian package awscli)"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq awscli >/dev/null
+fi
+if ! command -v tmux >/dev/null; then
+  echo "test-deps: installing tmux"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq tmux >/dev/null
 fi
 if ! python3 -c 'import awscli' 2>/dev/null; then
   echo "test-deps: installing the AWS CLI v1 for python3"

@@ -141,7 +141,7 @@ func (r *run) waitSynced(ctx context.Context, ph Phase, cluster string, twins bo
 			if len(apps) < want {
 				missing = fmt.Sprintf("%d of blue's %d Applications have no twin on %s yet; ", want-len(apps), want, cluster)
 			}
-			return ready, fmt.Errorf("Argo CD has not synced %s after %s: %s%s", cluster, r.o.Timeouts.Sync, missing, gitops.NotReady(apps))
+			return ready, fmt.Errorf("argo CD has not synced %s after %s: %s%s", cluster, r.o.Timeouts.Sync, missing, gitops.NotReady(apps))
 		}
 		return ready, err
 	}

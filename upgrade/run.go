@@ -204,7 +204,6 @@ type run struct {
 	elb     *elb.Client
 	ec2     *ec2.Client
 	shifter *traffic.Shifter
-	mgmt    *rest.Config
 	kube    map[string]*kubeClients
 	gitNS   string
 }

@@ -272,7 +272,7 @@ func (r *run) unregister(ctx context.Context, ph Phase, cluster string) error {
 		for _, a := range apps {
 			names = append(names, fmt.Sprintf("%s (finalizers %v)", a.Name, a.Finalizers))
 		}
-		return fmt.Errorf("Argo CD still has Applications for %s: %s: %w", cluster, strings.Join(names, ", "), err)
+		return fmt.Errorf("applications of %s are still in Argo CD: %s: %w", cluster, strings.Join(names, ", "), err)
 	}
 	return nil
 }

@@ -129,6 +129,9 @@ account, run it against the local sandbox: see 'eksbg sandbox --help'.`,
 	root.AddCommand(NewCmdRollback(f, nil))
 	root.AddCommand(NewCmdShift(f, nil))
 	root.AddCommand(NewCmdStatus(f, nil))
+	tuiCmd := NewCmdTUI(f, nil)
+	root.AddCommand(tuiCmd)
+	root.RunE = rootRunE(f, tuiCmd) // no arguments: the TUI in a terminal, the help elsewhere
 	return root
 }
 
