@@ -31,7 +31,7 @@ argocd-bins: ## build the sandbox's Argo CD and get redis-server (cached)
 	@hack/argocd-bins.sh >/dev/null
 
 test: test-deps kube-bins argocd-bins ## run every test, then each fuzz target briefly
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -timeout 60m ./...
 	@$(MAKE) --no-print-directory fuzz
 
 fuzz: ## run each fuzz target for FUZZTIME (default 10s)
@@ -49,7 +49,7 @@ demo-tui: build kube-bins argocd-bins ## start the sandbox and open eksbg's term
 	@hack/demo-tui.sh $(BIN)
 
 bench: kube-bins argocd-bins ## run the Go benchmarks (emulator throughput, the sandbox upgrade against its waits)
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 60m ./...
 
 clean: ## remove build output
 	rm -rf bin

@@ -75,7 +75,7 @@ s=$(date +%s.%N)
 set +e; eksbg plan --env demo --to 1.34 | tee "$work/plan.txt"; rc=${PIPESTATUS[0]}; set -e
 [ "$rc" -eq 0 ] || fail "eksbg plan exited $rc"
 grep -q '^  +  version: "1.34"' "$work/plan.txt" || fail "the plan's diff does not move green to 1.34"
-grep -q 'removed-api' "$work/plan.txt" || fail "the plan did not find the removed API in legacy's manifests"
+grep -q 'v1beta3 FlowSchema has not been served' "$work/plan.txt" || fail "the plan did not find the removed API in legacy's manifests"
 took "$s"
 
 step "The team retires 'legacy' (its FlowSchema never applied anyway) before the upgrade"
@@ -131,6 +131,10 @@ grep -q ': completed' "$work/upgrade2.txt" || fail "the upgrade did not complete
 eksbg status --env demo | tee "$work/status2.txt"
 grep -q 'demo-green .*1.34 .*ACTIVE .*live' "$work/status2.txt" || fail "demo-green is not live at 1.34"
 grep -q 'demo-blue .*absent' "$work/status2.txt" || fail "demo-blue is still there"
+# The same from the AWS APIs: the clusters, and nothing of blue left.
+[ "$(aws eks list-clusters --query 'clusters' --output text | tr '\t' ' ')" = "demo-green mgmt" ] || fail "clusters: $(aws eks list-clusters --output text)"
+[ "$(aws ec2 describe-network-interfaces --filters Name=tag:cluster.k8s.amazonaws.com/name,Values=demo-blue --query 'length(NetworkInterfaces)')" = "0" ] || fail "ENIs of demo-blue are left"
+echo "   the AWS APIs agree: demo-green and mgmt are the clusters; no ENI of demo-blue is left"
 took "$s"
 
 step "The nightly drift check (eksbg drift): clean after the upgrade"

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 var update = flag.Bool("update", false, "rewrite docs/commands from the command tree")
@@ -58,8 +60,33 @@ func TestCommandDocs(t *testing.T) {
 			t.Errorf("docs/commands/%s is not what the command tree says (go test ./internal/cli -run TestCommandDocs -update)", name)
 		}
 	}
+	// Every command teaches by example.
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.Hidden || c.Name() == "help" || c.Name() == "completion" {
+			return
+		}
+		if strings.TrimSpace(c.Example) == "" {
+			t.Errorf("%s has no example in its --help", c.CommandPath())
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(NewRootCmd(f))
 	// The pages are of the real tree: upgrade's page teaches its phases.
 	if !bytes.Contains(pages["eksbg_upgrade.md"], []byte("hand-off")) || !bytes.Contains(pages["eksbg_upgrade.md"], []byte("--approve")) {
 		t.Errorf("eksbg_upgrade.md:\n%s", pages["eksbg_upgrade.md"])
+	}
+}
+
+// TestCompletion: 'eksbg completion SHELL' prints a completion script for
+// bash, zsh and fish.
+func TestCompletion(t *testing.T) {
+	for shell, marker := range map[string]string{"bash": "__start_eksbg", "zsh": "#compdef eksbg", "fish": "complete -c eksbg"} {
+		var out, errOut bytes.Buffer
+		if code := Main(t.Context(), []string{"completion", shell}, IO{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}); code != 0 || !strings.Contains(out.String(), marker) {
+			t.Errorf("completion %s: exit %d, no %q in %d bytes (%s)", shell, code, marker, out.Len(), errOut.String())
+		}
 	}
 }

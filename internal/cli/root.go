@@ -95,6 +95,10 @@ gated on health and CloudWatch metrics, and tears blue down.
 AWS settings come from the standard SDK chain (AWS_PROFILE, AWS_REGION,
 AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>). To try eksbg without an AWS
 account, run it against the local sandbox: see 'eksbg sandbox --help'.`,
+		Example: `  eksbg sandbox up && source sandbox/env     # try it without an AWS account
+  eksbg plan --env demo --to 1.34
+  eksbg upgrade --env demo --to 1.34
+  eksbg                                      # the terminal UI`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       "",

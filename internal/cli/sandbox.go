@@ -26,6 +26,9 @@ eksbg calls (EC2, EKS, Elastic Load Balancing v2, Service Quotas, CloudWatch,
 STS), speaking their real wire protocols, so eksbg, the AWS SDKs and the AWS
 CLI talk to it with only an endpoint override. Its world comes from a scenario
 file (docs/sandbox.md).`,
+		Example: `  eksbg sandbox up && source sandbox/env
+  eksbg sandbox status
+  eksbg sandbox down`,
 	}
 	cmd.AddCommand(NewCmdSandboxUp(f, nil))
 	cmd.AddCommand(NewCmdSandboxDown(f, nil))

@@ -113,6 +113,8 @@ func NewCmdSandboxDown(f *Factory, runF func(*SandboxDownOptions) error) *cobra.
 control planes, and any process of the sandbox still alive after that is
 killed, by process id. Nothing is left running. The world's state file is
 kept: the next 'up' resumes it ('up --fresh' starts over).`,
+		Example: `  eksbg sandbox down
+  eksbg sandbox down --state /tmp/demo/state/world.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Ctx = cmd.Context()
