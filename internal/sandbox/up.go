@@ -16,10 +16,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/eks"
 	"github.com/hashicorp/terraform-exec/tfexec"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/eksbg/eksbg/internal/awsconf"
+	"github.com/eksbg/eksbg/internal/kubeaccess"
 	"github.com/eksbg/eksbg/internal/sandbox/emulator"
+	"github.com/eksbg/eksbg/internal/sandbox/kube"
 	"github.com/eksbg/eksbg/internal/sandbox/workspace"
 )
 
@@ -122,8 +127,49 @@ func Up(ctx context.Context, o UpOptions) (*UpResult, error) {
 		return nil, err
 	}
 	done()
+	// The scenario's load pods stand for the workloads blue carries; the
+	// capacity model counts them, so 'up' is done when they run.
+	done = step("waiting for the scenario's pods on each cluster")
+	if err := waitLoad(ctx, cfg, rt); err != nil {
+		return nil, err
+	}
+	done()
 	res.Took = time.Since(start)
 	return res, nil
+}
+
+// waitLoad waits until every cluster's sandbox-load Deployments have all
+// their pods available.
+func waitLoad(ctx context.Context, cfg aws.Config, rt *Runtime) error {
+	eksc := eks.NewFromConfig(cfg)
+	for _, c := range rt.Clusters {
+		kc, err := kubeaccess.Clientset(ctx, eksc, cfg, c.Name)
+		if err != nil {
+			return err
+		}
+		last := ""
+		err = wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+			ds, err := kc.AppsV1().Deployments(kube.LoadNamespace).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return false, err
+			}
+			for _, d := range ds.Items {
+				want := int32(1)
+				if d.Spec.Replicas != nil {
+					want = *d.Spec.Replicas
+				}
+				if d.Status.AvailableReplicas < want {
+					last = fmt.Sprintf("%s/%s: %d of %d pods available", c.Name, d.Name, d.Status.AvailableReplicas, want)
+					return false, nil
+				}
+			}
+			return true, nil
+		})
+		if err != nil {
+			return fmt.Errorf("waiting for the scenario's pods (%s): %w", last, err)
+		}
+	}
+	return nil
 }
 
 // spawn starts `eksbg sandbox serve` detached, in its own session so it
