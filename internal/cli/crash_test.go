@@ -22,7 +22,6 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/eksbg/eksbg/internal/config"
-	"github.com/eksbg/eksbg/internal/sandbox"
 	"github.com/eksbg/eksbg/upgrade"
 	"github.com/eksbg/eksbg/upgrade/state"
 	"github.com/eksbg/eksbg/upgrade/traffic"
@@ -138,15 +137,8 @@ func (m *trafficMonitor) finish(t *testing.T) {
 func TestUpgradeCrashMatrix(t *testing.T) {
 	ws, rt := sandboxUp(t)
 	compressTraffic(t, ws)
-	cfg, err := sandbox.AWSConfig(t.Context(), rt.URL, "", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	proj, err := config.Load(filepath.Join(ws, "eksbg.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	env, _ := proj.Env("demo")
+	w := newDemoWorld(t, ws, rt)
+	cfg, env := w.cfg, w.env
 	// Blue's targets start initial (the sandbox just registered them): the
 	// monitor judges eksbg, so it starts once they are healthy.
 	sh, err := traffic.NewShifter(elbv2.NewFromConfig(cfg), nil, upgrade.RulesToward(env, "blue"))
@@ -274,16 +266,8 @@ func TestUpgradeUnderFaults(t *testing.T) {
 				t.Errorf("the faults were not injected: %+v", stats)
 			}
 			putFaults(t, rt.URL, `[]`)
-			cfg, err := sandbox.AWSConfig(t.Context(), rt.URL, "", "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			proj, err := config.Load(filepath.Join(ws, "eksbg.yaml"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			env, _ := proj.Env("demo")
-			checkInvariants(t, cfg, ws, env, "green", "1.34")
+			w := newDemoWorld(t, ws, rt)
+			checkInvariants(t, w.cfg, ws, w.env, "green", "1.34")
 			if !t.Failed() {
 				passed++
 			}

@@ -11,13 +11,9 @@ import (
 	"testing"
 	"time"
 
-	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
-
 	"github.com/eksbg/eksbg/internal/capacity"
 	"github.com/eksbg/eksbg/internal/config"
-	"github.com/eksbg/eksbg/internal/sandbox"
 	"github.com/eksbg/eksbg/upgrade"
-	"github.com/eksbg/eksbg/upgrade/traffic"
 )
 
 // TestRootWithoutArguments checks that `eksbg` alone still prints the help
@@ -186,27 +182,8 @@ func TestTUIInTmux(t *testing.T) {
 		t.Fatal("tmux is not installed: make test-deps installs it (Debian package tmux)")
 	}
 	ws, rt := sandboxUp(t)
-	ctx := t.Context()
-	cfg, err := sandbox.AWSConfig(ctx, rt.URL, "", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	proj, err := config.Load(filepath.Join(ws, "eksbg.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	env, _ := proj.Env("demo")
-	sh, err := traffic.NewShifter(elbv2.NewFromConfig(cfg), nil, env.Traffic.ListenerRules)
-	if err != nil {
-		t.Fatal(err)
-	}
-	greenWeight := func() int32 {
-		ws, err := sh.Weights(ctx)
-		if err != nil || len(ws) != 1 {
-			t.Fatalf("weights: %v %v", ws, err)
-		}
-		return ws[0].Green
-	}
+	w := newDemoWorld(t, ws, rt)
+	greenWeight := func() int32 { return w.greenWeight(t) }
 
 	// The session runs a script that sets the sandbox's environment (the
 	// tmux server's own may be another test's) and execs eksbg tui.

@@ -97,28 +97,10 @@ func exitOf(err error) int {
 func TestUpgradeDemo(t *testing.T) {
 	ws, rt := sandboxUp(t)
 	ctx := t.Context()
-	cfg, err := sandbox.AWSConfig(ctx, rt.URL, "", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	proj, err := config.Load(filepath.Join(ws, "eksbg.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	env, _ := proj.Env("demo")
+	w := newDemoWorld(t, ws, rt)
+	cfg, env := w.cfg, w.env
 	rule := env.Traffic.ListenerRules[0]
-	elb := elbv2.NewFromConfig(cfg)
-	sh, err := traffic.NewShifter(elb, nil, env.Traffic.ListenerRules)
-	if err != nil {
-		t.Fatal(err)
-	}
-	greenWeight := func() int32 {
-		ws, err := sh.Weights(ctx)
-		if err != nil || len(ws) != 1 {
-			t.Fatalf("weights: %v %v", ws, err)
-		}
-		return ws[0].Green
-	}
+	greenWeight := func() int32 { return w.greenWeight(t) }
 
 	// Act 1: the upgrade, with a breach during step 2 (25%).
 	up, out := eksbgProc(ctx, "upgrade", "--env", "demo", "--to", "1.34", "--gate-interval", "2s")
@@ -296,6 +278,46 @@ func mustWeights(t *testing.T, sh *traffic.Shifter) []traffic.RuleWeights {
 	return ws
 }
 
+// demoWorld is what the sandbox tests read the demo environment through:
+// the AWS configuration, the environment of the workspace's eksbg.yaml,
+// and a Shifter over its rules as configured (blue is blue).
+type demoWorld struct {
+	cfg aws.Config
+	env *config.Environment
+	sh  *traffic.Shifter
+}
+
+func newDemoWorld(t testing.TB, ws string, rt *sandbox.Runtime) *demoWorld {
+	t.Helper()
+	cfg, err := sandbox.AWSConfig(t.Context(), rt.URL, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	proj, err := config.Load(filepath.Join(ws, "eksbg.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := proj.Env("demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh, err := traffic.NewShifter(elbv2.NewFromConfig(cfg), nil, env.Traffic.ListenerRules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &demoWorld{cfg: cfg, env: env, sh: sh}
+}
+
+// greenWeight is the green target group's weight in the demo's one rule.
+func (w *demoWorld) greenWeight(t testing.TB) int32 {
+	t.Helper()
+	ws, err := w.sh.Weights(t.Context())
+	if err != nil || len(ws) != 1 {
+		t.Fatalf("weights: %v %v", ws, err)
+	}
+	return ws[0].Green
+}
+
 func waitUntil(t *testing.T, limit time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(limit)
@@ -373,19 +395,8 @@ func TestShiftAndRollback(t *testing.T) {
 	ws, rt := sandboxUp(t)
 	compressTraffic(t, ws)
 	ctx := t.Context()
-	cfg, err := sandbox.AWSConfig(ctx, rt.URL, "", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	proj, err := config.Load(filepath.Join(ws, "eksbg.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	env, _ := proj.Env("demo")
-	sh, err := traffic.NewShifter(elbv2.NewFromConfig(cfg), nil, env.Traffic.ListenerRules)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := newDemoWorld(t, ws, rt)
+	cfg, sh := w.cfg, w.sh
 	run := func(want int, args ...string) string {
 		t.Helper()
 		cmd, out := eksbgProc(ctx, args...)
