@@ -18,8 +18,15 @@ import (
 // form PlanOptions.Capacity takes: the report, and its FAIL and WARN lines
 // as findings (check "capacity" for zones and subnets, "quota" for service
 // quotas) with their remedies as fixes.
-func CheckCapacity(cfg aws.Config, env *config.Environment, blue string) func(context.Context, *clusters.Config) (any, []findings.Finding, error) {
+//
+// The live cluster whose pods and aws-node settings the model reads is the
+// other color of the one green's config names.
+func CheckCapacity(cfg aws.Config, env *config.Environment) func(context.Context, *clusters.Config) (any, []findings.Finding, error) {
 	return func(ctx context.Context, green *clusters.Config) (any, []findings.Finding, error) {
+		blue := env.ClusterName(Blue)
+		if green.Name() == blue {
+			blue = env.ClusterName(Green)
+		}
 		c, err := capacity.FromConfig(green, capacity.ConfigOptions{PodsPerNode: env.Cluster.PodsPerNode})
 		if err != nil {
 			return nil, nil, err

@@ -84,7 +84,7 @@ func TestPlanMultiVersionJump(t *testing.T) {
 	schema, _ := testenv.EksctlSchema(t)
 	p, err := MakePlan(ctx, PlanOptions{Env: penv, ProjectDir: dir, To: "1.32", AWS: env.AWS, Terraform: tf, Schema: schema,
 		ArgoCD:   func(context.Context) (*rest.Config, error) { return rc, nil }, // the Applications live on blue in this test
-		Capacity: CheckCapacity(env.AWS, penv, "shop-blue")})
+		Capacity: CheckCapacity(env.AWS, penv)})
 	if err != nil {
 		t.Fatal(err)
 	}

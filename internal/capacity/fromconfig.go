@@ -122,8 +122,8 @@ func FromConfig(cfg *clusters.Config, o ConfigOptions) (Cluster, error) {
 }
 
 // FromEnvironment builds the input of an environment of eksbg.yaml: the
-// green cluster of its eksctl config, read as is (until the green config is
-// derived from the blue one) and named by the environment's name template,
+// next cluster of its eksctl config (the color the config does not name),
+// read as is and named by the environment's name template,
 // with its podsPerNode, listener rules and green target groups. version is
 // the green cluster's Kubernetes version ("" keeps the config's).
 func FromEnvironment(env *config.Environment, version string) (Input, error) {
@@ -131,7 +131,13 @@ func FromEnvironment(env *config.Environment, version string) (Input, error) {
 	if err != nil {
 		return Input{}, fmt.Errorf("environment %s: %w", env.Name, err)
 	}
-	c, err := FromConfig(cfg, ConfigOptions{Name: env.ClusterName(config.Green), Version: version, PodsPerNode: env.Cluster.PodsPerNode})
+	// The config names the live cluster; the new one is the other color
+	// (after an upgrade to green, the next one builds blue).
+	live, next := config.Blue, config.Green
+	if cfg.Name() == env.ClusterName(config.Green) {
+		live, next = config.Green, config.Blue
+	}
+	c, err := FromConfig(cfg, ConfigOptions{Name: env.ClusterName(next), Version: version, PodsPerNode: env.Cluster.PodsPerNode})
 	if err != nil {
 		return Input{}, fmt.Errorf("environment %s: %w", env.Name, err)
 	}
@@ -141,10 +147,10 @@ func FromEnvironment(env *config.Environment, version string) (Input, error) {
 		}
 	}
 	c.Region = env.AWS.Region
-	in := Input{Name: env.Name, Cluster: c, BlueCluster: env.ClusterName(config.Blue)}
+	in := Input{Name: env.Name, Cluster: c, BlueCluster: env.ClusterName(live)}
 	for _, r := range env.Traffic.ListenerRules {
 		in.ListenerRules = append(in.ListenerRules, r.ARN)
-		in.GreenTargetGroups = append(in.GreenTargetGroups, r.TargetGroups.Green)
+		in.GreenTargetGroups = append(in.GreenTargetGroups, r.TargetGroup(next))
 	}
 	return in, nil
 }

@@ -103,7 +103,7 @@ func runPlan(f *Factory, o *PlanOptions) error {
 	}
 	plan, err := upgrade.MakePlan(o.Ctx, upgrade.PlanOptions{
 		Env: env, ProjectDir: filepath.Dir(proj.File), To: o.To, AWS: cfg, Terraform: tf, Schema: schema,
-		Capacity: upgrade.CheckCapacity(cfg, env, env.ClusterName(upgrade.Blue)),
+		Capacity: upgrade.CheckCapacity(cfg, env),
 		ArgoCD:   func(ctx context.Context) (*rest.Config, error) { return kubeaccess.Management(ctx, env, cfg) },
 	})
 	if err != nil {

@@ -219,7 +219,7 @@ func (b *tuiBackend) Plan(ctx context.Context, env, to string) (*upgrade.Plan, e
 	}
 	return upgrade.MakePlan(ctx, upgrade.PlanOptions{Env: d.env, ProjectDir: d.opts.ProjectDir, To: to, AWS: d.opts.AWS,
 		Terraform: d.opts.Terraform, Schema: d.opts.Schema, ArgoCD: d.opts.Management,
-		Capacity: upgrade.CheckCapacity(d.opts.AWS, d.env, d.env.ClusterName(upgrade.Blue))})
+		Capacity: upgrade.CheckCapacity(d.opts.AWS, d.env)})
 }
 
 // Drift implements tui.Backend as `eksbg drift --env` does, with the

@@ -142,7 +142,7 @@ func upgradeDeps(ctx context.Context, f *Factory, full bool) (*deps, error) {
 	}
 	d := &deps{proj: proj, env: env, opts: upgrade.Options{Env: env, ProjectDir: projectDir, AWS: cfg, Backend: backend,
 		Management: func(ctx context.Context) (*rest.Config, error) { return kubeaccess.Management(ctx, env, cfg) },
-		Capacity:   upgrade.CheckCapacity(cfg, env, ""),
+		Capacity:   upgrade.CheckCapacity(cfg, env),
 	}}
 	if !full {
 		return d, nil
