@@ -133,15 +133,16 @@ func Shift(ctx context.Context, o Options, weight int) error {
 		return fmt.Errorf("environment %s has no upgrade past its parity checks: green must exist, run the apps and have healthy targets before it takes traffic ('eksbg upgrade --env %s --to VERSION')", o.Env.Name, o.Env.Name)
 	}
 	r.j = j
-	_, err = r.phase(ctx, PhaseShift, func(ctx context.Context) error {
-		return r.step(ctx, PhaseShift, fmt.Sprintf("manual %d%%", weight), func(ctx context.Context) (map[string]string, error) {
-			if weight == 0 {
-				return nil, r.breachRollback(ctx, 0, nil, errors.New("shifted back by hand"))
-			}
-			return r.shiftStep(ctx, weight)
-		})
+	// A step of its own, not the shift phase: the upgrade's own steps and
+	// phases keep their state, and those after the shift check the weights
+	// they need (hand-off and teardown want everything on green).
+	r.calls.setPhase(PhaseShift)
+	return r.step(ctx, PhaseShift, fmt.Sprintf("manual %d%% at %s", weight, r.o.Now().UTC().Format(time.RFC3339)), func(ctx context.Context) (map[string]string, error) {
+		if weight == 0 {
+			return nil, r.breachRollback(ctx, 0, nil, errors.New("shifted back by hand"))
+		}
+		return r.shiftStep(ctx, weight)
 	})
-	return err
 }
 
 // Status is an environment's state as `eksbg status` shows it.

@@ -31,6 +31,14 @@ import (
 // CronJobs), blue's running singleton Jobs finish, and only then is
 // green's secret labelled active.
 func (r *run) handoff(ctx context.Context) error {
+	// Singletons follow the traffic only once all of it is on green (a
+	// manual shift may have moved some back since the last step).
+	if !r.j.Completed(string(PhaseHandoff), "activate green") {
+		if err := r.shifter.VerifyWeights(ctx, 100); err != nil {
+			return fmt.Errorf("traffic is not all on %s, so singletons stay on %s (move it with 'eksbg shift --env %s --weight 100', or 'eksbg rollback --env %s'): %w",
+				r.green, r.blue, r.o.Env.Name, r.o.Env.Name, err)
+		}
+	}
 	if err := r.step(ctx, PhaseHandoff, "suspend blue", func(ctx context.Context) (map[string]string, error) {
 		return r.setSingletons(ctx, r.blue, false)
 	}); err != nil {
