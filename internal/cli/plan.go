@@ -2,19 +2,10 @@ package cli
 
 import (
 	"context"
-	"fmt"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
-	"k8s.io/client-go/rest"
 
-	"github.com/eksbg/eksbg/clusters"
-	"github.com/eksbg/eksbg/internal/awsconf"
-	"github.com/eksbg/eksbg/internal/config"
-	"github.com/eksbg/eksbg/internal/eksctl"
-	"github.com/eksbg/eksbg/internal/kubeaccess"
 	"github.com/eksbg/eksbg/internal/output"
-	"github.com/eksbg/eksbg/terraform"
 	"github.com/eksbg/eksbg/upgrade"
 )
 
@@ -73,38 +64,17 @@ configs. Exit status 2 when a finding would block the upgrade.`,
 }
 
 func runPlan(f *Factory, o *PlanOptions) error {
-	proj, err := config.Load(f.Globals.ConfigPath)
+	// The same clients, terraform, eksctl and schema the upgrade uses.
+	d, err := upgradeDeps(o.Ctx, f, true)
 	if err != nil {
 		return err
 	}
-	env, err := proj.Env(f.Globals.Env)
-	if err != nil {
-		return usageError{err}
-	}
-	cfg, err := awsconf.Load(o.Ctx, awsconf.Options{Region: env.AWS.Region, Profile: env.AWS.Profile, RoleARN: env.AWS.RoleARN})
-	if err != nil {
+	if err := d.withEksctl(o.Ctx, nil); err != nil {
 		return err
-	}
-	tf, err := terraform.New(o.Ctx)
-	if err != nil {
-		return err
-	}
-	ek, err := eksctl.New(o.Ctx, "")
-	if err != nil {
-		return err
-	}
-	raw, err := ek.Schema(o.Ctx)
-	if err != nil {
-		return fmt.Errorf("reading eksctl's ClusterConfig schema: %w", err)
-	}
-	schema, err := clusters.CompileSchema(raw)
-	if err != nil {
-		return fmt.Errorf("compiling the schema from %s utils schema: %w", ek.Path(), err)
 	}
 	plan, err := upgrade.MakePlan(o.Ctx, upgrade.PlanOptions{
-		Env: env, ProjectDir: filepath.Dir(proj.File), To: o.To, AWS: cfg, Terraform: tf, Schema: schema,
-		Capacity: upgrade.CheckCapacity(cfg, env),
-		ArgoCD:   func(ctx context.Context) (*rest.Config, error) { return kubeaccess.Management(ctx, env, cfg) },
+		Env: d.env, ProjectDir: d.opts.ProjectDir, To: o.To, AWS: d.opts.AWS, Terraform: d.opts.Terraform,
+		Schema: d.opts.Schema, Capacity: d.opts.Capacity, ArgoCD: d.opts.Management,
 	})
 	if err != nil {
 		return err
