@@ -7,7 +7,8 @@ import (
 	"github.com/eksbg/eksbg/internal/config"
 	"github.com/eksbg/eksbg/internal/drift"
 	"github.com/eksbg/eksbg/upgrade"
-	"github.com/eksbg/eksbg/upgrade/state"
+	"github.com/eksbg/eksbg/upgrade/journal"
+	"github.com/eksbg/eksbg/upgrade/preflight"
 )
 
 // Backend is what the TUI asks of eksbg. Package internal/cli implements it
@@ -28,7 +29,7 @@ type Backend interface {
 	// keeps the eksctl config's) against its subnets and quotas.
 	Capacity(ctx context.Context, env, to string) (*capacity.Report, error)
 	// Plan is what an upgrade to version to would do (`eksbg plan`).
-	Plan(ctx context.Context, env, to string) (*upgrade.Plan, error)
+	Plan(ctx context.Context, env, to string) (*preflight.Plan, error)
 	// Drift runs the drift check of one environment (`eksbg drift --env`).
 	Drift(ctx context.Context, env string) (*drift.EnvResult, error)
 	// Upgrade runs or resumes the upgrade to version to (upgrade.Run);
@@ -49,7 +50,7 @@ type Backend interface {
 type Status struct {
 	*upgrade.Status
 	// Journal is the newest upgrade's journal; nil before the first.
-	Journal *state.Journal
+	Journal *journal.Journal
 }
 
 // live returns the live color's cluster status, or nil.
@@ -66,7 +67,7 @@ func (s *Status) live() *upgrade.ClusterStatus {
 }
 
 // openJournal returns the open upgrade's journal, or nil.
-func (s *Status) openJournal() *state.Journal {
+func (s *Status) openJournal() *journal.Journal {
 	if s == nil || !s.Journal.Open() {
 		return nil
 	}

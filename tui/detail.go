@@ -8,6 +8,7 @@ import (
 	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/eksbg/eksbg/internal/config"
 	"github.com/eksbg/eksbg/internal/drift"
 )
 
@@ -142,7 +143,7 @@ func detailContent(c *common, env string) string {
 			add("   weights unreadable: %s", st.errorLine.Render(s.RulesError))
 		}
 		for _, r := range s.Rules {
-			g := r.GreenPercent()
+			g := r.Percent(config.Green)
 			add("   %s %s blue %.0f%% · green %.0f%%", cell(shortARN(r.RuleARN), 22, nil), st.weightBar(g, 20, "blue"), 100-g, g)
 		}
 		if u := s.Upgrade; u != nil {

@@ -8,6 +8,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/eksbg/eksbg/internal/config"
 	"github.com/eksbg/eksbg/internal/drift"
 )
 
@@ -165,11 +166,11 @@ func weightsBadge(s *Status) string {
 	}
 	first := s.Rules[0]
 	for _, r := range s.Rules[1:] {
-		if r.GreenPercent() != first.GreenPercent() {
+		if r.Percent(config.Green) != first.Percent(config.Green) {
 			return "mixed"
 		}
 	}
-	g := first.GreenPercent()
+	g := first.Percent(config.Green)
 	return fmt.Sprintf("%.0f/%.0f", 100-g, g)
 }
 

@@ -12,7 +12,8 @@ import (
 	"github.com/eksbg/eksbg/internal/drift"
 	"github.com/eksbg/eksbg/internal/findings"
 	"github.com/eksbg/eksbg/upgrade"
-	"github.com/eksbg/eksbg/upgrade/state"
+	"github.com/eksbg/eksbg/upgrade/journal"
+	"github.com/eksbg/eksbg/upgrade/preflight"
 	"github.com/eksbg/eksbg/upgrade/traffic"
 )
 
@@ -30,7 +31,7 @@ type fakeBackend struct {
 	versionsErr error
 	capacity    map[string]*capacity.Report
 	capErr      error
-	plan        *upgrade.Plan
+	plan        *preflight.Plan
 	planErr     error
 	drift       map[string]*drift.EnvResult
 	driftErr    error
@@ -81,7 +82,7 @@ func (f *fakeBackend) Capacity(_ context.Context, env, to string) (*capacity.Rep
 	return f.capacity[env], f.capErr
 }
 
-func (f *fakeBackend) Plan(_ context.Context, env, to string) (*upgrade.Plan, error) {
+func (f *fakeBackend) Plan(_ context.Context, env, to string) (*preflight.Plan, error) {
 	f.record("Plan %s %s", env, to)
 	return f.plan, f.planErr
 }
@@ -161,22 +162,22 @@ func testStatus(env, version string, green int32) *Status {
 }
 
 // openJournal is an upgrade of env to 1.34 stopped in its 25% step.
-func openJournal(env string) *state.Journal {
+func openJournal(env string) *journal.Journal {
 	at := func(m int) time.Time { return t0.Add(time.Duration(m-60) * time.Minute) }
-	j := &state.Journal{ID: "20261116-090000-abcdef", Environment: env, StartedAt: at(0),
-		From: state.ClusterRef{Name: env + "-blue", Color: "blue", Version: "1.32"},
-		To:   state.ClusterRef{Name: env + "-green", Color: "green", Version: "1.34"}}
+	j := &journal.Journal{ID: "20261116-090000-abcdef", Environment: env, StartedAt: at(0),
+		From: journal.ClusterRef{Name: env + "-blue", Color: "blue", Version: "1.32"},
+		To:   journal.ClusterRef{Name: env + "-green", Color: "green", Version: "1.34"}}
 	for i, p := range []upgrade.Phase{upgrade.PhasePreflight, upgrade.PhaseRender, upgrade.PhaseCreate, upgrade.PhaseRegister, upgrade.PhaseParity} {
-		j.Entries = append(j.Entries, state.Entry{Phase: string(p), State: state.Started, At: at(i * 5)},
-			state.Entry{Phase: string(p), State: state.Done, At: at(i*5 + 4)})
+		j.Entries = append(j.Entries, journal.Entry{Phase: string(p), State: journal.Started, At: at(i * 5)},
+			journal.Entry{Phase: string(p), State: journal.Done, At: at(i*5 + 4)})
 	}
 	j.Entries = append(j.Entries,
-		state.Entry{Phase: "shift", State: state.Started, At: at(30)},
-		state.Entry{Phase: "shift", Step: "10%", State: state.Started, At: at(30)},
-		state.Entry{Phase: "shift", Step: "10%", State: state.Done, At: at(31)},
-		state.Entry{Phase: "shift", Step: "25%", State: state.Started, At: at(31)},
-		state.Entry{Phase: "shift", Step: "25%", State: state.Failed, At: at(32), Message: "baking 25%: context canceled"},
-		state.Entry{Phase: "shift", State: state.Failed, At: at(32), Message: "interrupted: baking 25%: context canceled"})
+		journal.Entry{Phase: "shift", State: journal.Started, At: at(30)},
+		journal.Entry{Phase: "shift", Step: "10%", State: journal.Started, At: at(30)},
+		journal.Entry{Phase: "shift", Step: "10%", State: journal.Done, At: at(31)},
+		journal.Entry{Phase: "shift", Step: "25%", State: journal.Started, At: at(31)},
+		journal.Entry{Phase: "shift", Step: "25%", State: journal.Failed, At: at(32), Message: "baking 25%: context canceled"},
+		journal.Entry{Phase: "shift", State: journal.Failed, At: at(32), Message: "interrupted: baking 25%: context canceled"})
 	return j
 }
 
@@ -214,17 +215,17 @@ func testDrift(env string, n int) *drift.EnvResult {
 	return r
 }
 
-func testPlan() *upgrade.Plan {
-	return &upgrade.Plan{Environment: "demo",
-		Blue:  upgrade.ClusterRef{Name: "demo-blue", Color: "blue", Version: "1.32"},
-		Green: upgrade.ClusterRef{Name: "demo-green", Color: "green", Version: "1.34"},
+func testPlan() *preflight.Plan {
+	return &preflight.Plan{Environment: "demo",
+		Blue:  preflight.ClusterRef{Name: "demo-blue", Color: "blue", Version: "1.32"},
+		Green: preflight.ClusterRef{Name: "demo-green", Color: "green", Version: "1.34"},
 		Diff:  "--- clusters/demo.yaml\n+++ green\n@@ -3,3 +3,3 @@\n metadata:\n-  name: demo-blue\n-  version: \"1.32\"\n+  name: demo-green\n+  version: \"1.34\"\n",
 		Findings: []findings.Finding{
 			{Severity: findings.Warn, Check: "capacity", Where: findings.Where{Object: "availability zone us-east-1c"},
 				What: "green needs 420 addresses; the zone's subnets have 460 free", Fix: "add a subnet"},
 			{Severity: findings.Info, Check: "removed-api", What: "no API removed between 1.32 and 1.34 is used"},
 		},
-		Phases: []upgrade.PhaseEstimate{{Name: "preflight", What: "capacity, quotas, compatibility"}, {Name: "create-green", What: "eksctl create cluster"}},
+		Phases: []preflight.PhaseEstimate{{Name: "preflight", What: "capacity, quotas, compatibility"}, {Name: "create-green", What: "eksctl create cluster"}},
 	}
 }
 
@@ -249,13 +250,13 @@ func shiftEvents(breach bool) []upgrade.Event {
 	evs = append(evs,
 		upgrade.Event{At: at(100), Kind: upgrade.PhaseStarted, Phase: upgrade.PhaseShift},
 		upgrade.Event{At: at(100), Kind: upgrade.StepStarted, Phase: upgrade.PhaseShift, Step: "10%"},
-		upgrade.Event{At: at(101), Kind: upgrade.Weights, Phase: upgrade.PhaseShift, Step: "10%", Weights: rule(10)},
+		upgrade.Event{At: at(101), Kind: upgrade.Weights, Phase: upgrade.PhaseShift, Step: "10%", Weights: rule(10), To: config.Green},
 		upgrade.Event{At: at(106), Kind: upgrade.Gate, Phase: upgrade.PhaseShift, Step: "10%", Done: 5, Total: 15, Reading: reading(100, 0.1, 120)},
 		upgrade.Event{At: at(111), Kind: upgrade.Gate, Phase: upgrade.PhaseShift, Step: "10%", Done: 10, Total: 15, Reading: reading(110, 0, 140)},
 		upgrade.Event{At: at(116), Kind: upgrade.Gate, Phase: upgrade.PhaseShift, Step: "10%", Done: 15, Total: 15, Reading: reading(320, 0.3, 130)},
 		upgrade.Event{At: at(116), Kind: upgrade.StepFinished, Phase: upgrade.PhaseShift, Step: "10%", Elapsed: 16 * time.Second},
 		upgrade.Event{At: at(116), Kind: upgrade.StepStarted, Phase: upgrade.PhaseShift, Step: "25%"},
-		upgrade.Event{At: at(117), Kind: upgrade.Weights, Phase: upgrade.PhaseShift, Step: "25%", Weights: rule(25)},
+		upgrade.Event{At: at(117), Kind: upgrade.Weights, Phase: upgrade.PhaseShift, Step: "25%", Weights: rule(25), To: config.Green},
 		upgrade.Event{At: at(122), Kind: upgrade.Gate, Phase: upgrade.PhaseShift, Step: "25%", Done: 5, Total: 15, Reading: reading(250, 0.2, 150)},
 	)
 	if !breach {
@@ -265,7 +266,7 @@ func shiftEvents(breach bool) []upgrade.Event {
 	return append(evs,
 		upgrade.Event{At: at(127), Kind: upgrade.Gate, Phase: upgrade.PhaseShift, Step: "25%", Done: 10, Total: 15, Reading: reading(260, 20, 180), Breaches: b},
 		upgrade.Event{At: at(127), Kind: upgrade.Warning, Phase: upgrade.PhaseShift, Step: "25%", Message: "rolling traffic back to blue: gate breached at 25%", Breaches: b},
-		upgrade.Event{At: at(128), Kind: upgrade.Weights, Phase: upgrade.PhaseShift, Step: "rollback", Weights: rule(0)},
+		upgrade.Event{At: at(128), Kind: upgrade.Weights, Phase: upgrade.PhaseShift, Step: "rollback", Weights: rule(0), To: config.Green},
 		upgrade.Event{At: at(128), Kind: upgrade.StepFinished, Phase: upgrade.PhaseShift, Step: "25%", Elapsed: 12 * time.Second, Err: &upgrade.GateBreachError{Step: 25, Breaches: b}},
 		upgrade.Event{At: at(128), Kind: upgrade.PhaseFinished, Phase: upgrade.PhaseShift, Elapsed: 28 * time.Second, Err: &upgrade.GateBreachError{Step: 25, Breaches: b}},
 	)

@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/eksbg/eksbg/internal/config"
 	"github.com/eksbg/eksbg/upgrade"
 )
 
@@ -319,7 +320,7 @@ func weightsLine(c *common, env string) string {
 		more = fmt.Sprintf(" (+%d rules)", len(shares)-1)
 	}
 	return fmt.Sprintf(" weights %s %s %s %.0f%% %s %.0f%%%s", cell(shortARN(s.rule), 16, nil), c.st.weightBar(s.newPct, 20, live),
-		c.st.color(live), 100-s.newPct, c.st.color(upgrade.Other(live)), s.newPct, more)
+		c.st.color(live), 100-s.newPct, c.st.color(config.OtherColor(live)), s.newPct, more)
 }
 
 // outcomeLines say how the last operation ended and what can be done now;

@@ -8,7 +8,7 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/eksbg/eksbg/upgrade"
+	"github.com/eksbg/eksbg/internal/config"
 )
 
 // fit makes s exactly h lines of at most w cells: longer lines are cut with
@@ -139,7 +139,7 @@ func (s *styles) capBar(used, green, free, width int) string {
 func (s *styles) weightBar(rightPct float64, width int, left string) string {
 	g := int(math.Round(rightPct / 100 * float64(width)))
 	g = min(max(g, 0), width)
-	return s.paint(left, strings.Repeat("█", width-g)) + s.paint(upgrade.Other(left), strings.Repeat("▒", g))
+	return s.paint(left, strings.Repeat("█", width-g)) + s.paint(config.OtherColor(left), strings.Repeat("▒", g))
 }
 
 // verdict styles OK, WARN and FAIL.

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/eksbg/eksbg/upgrade"
-	"github.com/eksbg/eksbg/upgrade/state"
+	"github.com/eksbg/eksbg/upgrade/journal"
 	"github.com/eksbg/eksbg/upgrade/traffic"
 )
 
@@ -226,7 +226,7 @@ func (r *run) apply(e upgrade.Event) {
 	case upgrade.Weights:
 		r.weights = e.Weights
 		for _, w := range e.Weights {
-			g := w.GreenPercent()
+			g := w.Percent(e.To)
 			line(levelInfo, "weights %s: %.0f%% live, %.0f%% new", shortARN(w.RuleARN), 100-g, g)
 		}
 	case upgrade.Gate:
@@ -292,7 +292,7 @@ func outcomeText(err error) string {
 // fromJournal rebuilds what the progress screen shows of an upgrade that
 // no operation of this TUI runs: each phase's last state, and the journal's
 // entries as the log.
-func fromJournal(j *state.Journal) *run {
+func fromJournal(j *journal.Journal) *run {
 	r := newRun(0, opSpec{kind: opUpgrade, to: j.To.Version}, j.StartedAt)
 	r.finished = true
 	for _, e := range j.Entries {
@@ -300,7 +300,7 @@ func fromJournal(j *state.Journal) *run {
 		text := e.State
 		if e.Step != "" {
 			text = e.Step + ": " + e.State
-			if p == upgrade.PhaseShift && e.State == state.Done {
+			if p == upgrade.PhaseShift && e.State == journal.Done {
 				r.step = e.Step
 			}
 		}
@@ -309,9 +309,9 @@ func fromJournal(j *state.Journal) *run {
 		}
 		level := levelInfo
 		switch e.State {
-		case state.Failed:
+		case journal.Failed:
 			level = levelError
-		case "waiting", state.Reverted:
+		case "waiting", journal.Reverted:
 			level = levelWarn
 		}
 		r.addLog(logLine{at: e.At, phase: p, text: text, level: level})
@@ -321,14 +321,14 @@ func fromJournal(j *state.Journal) *run {
 		ps := r.phase(p)
 		r.current = p
 		switch e.State {
-		case state.Started:
+		case journal.Started:
 			ps.status, ps.started = phaseStopped, e.At
-		case state.Done:
+		case journal.Done:
 			ps.status = phaseSkipped
 			if !ps.started.IsZero() {
 				ps.elapsed = e.At.Sub(ps.started)
 			}
-		case state.Failed:
+		case journal.Failed:
 			ps.status = phaseFailed
 			if !ps.started.IsZero() {
 				ps.elapsed = e.At.Sub(ps.started)

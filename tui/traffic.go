@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/eksbg/eksbg/internal/config"
 	"github.com/eksbg/eksbg/upgrade"
 	"github.com/eksbg/eksbg/upgrade/traffic"
 )
@@ -54,24 +55,21 @@ type share struct {
 // events (rules toward the new color), and the live color.
 func newShares(c *common, env string) ([]share, string) {
 	d := c.d(env)
-	live := upgrade.Blue
+	live := config.Blue
 	if cs := d.status.live(); cs != nil {
 		live = cs.Color
 	}
+	next := config.OtherColor(live)
 	var out []share
 	if r := d.run; r != nil && len(r.weights) > 0 && r.weightsSeq > d.statusSeq {
 		for _, w := range r.weights {
-			out = append(out, share{w.RuleARN, w.GreenPercent()})
+			out = append(out, share{w.RuleARN, w.Percent(next)})
 		}
 		return out, live
 	}
 	if d.status != nil {
 		for _, w := range d.status.Rules {
-			g := w.GreenPercent()
-			if live == upgrade.Green {
-				g = 100 - g
-			}
-			out = append(out, share{w.RuleARN, g})
+			out = append(out, share{w.RuleARN, w.Percent(next)})
 		}
 	}
 	return out, live
@@ -171,7 +169,7 @@ func (v trafficView) view(c *common, env string) string {
 	lines = append(lines, spread(" "+st.section.Render("Traffic of "+env), state+" ", w))
 
 	shares, live := newShares(c, env)
-	newColor := upgrade.Other(live)
+	newColor := config.OtherColor(live)
 	add(" %s %s %s", cell("Rules", 21, with(st.section)), cell(live+" (live)", 24, nil), newColor+" (new)")
 	if d.status != nil && d.status.RulesError != "" {
 		add("   %s", st.errorLine.Render(d.status.RulesError))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/eksbg/eksbg/internal/findings"
 	"github.com/eksbg/eksbg/upgrade"
+	"github.com/eksbg/eksbg/upgrade/preflight"
 )
 
 // wizardStep is the upgrade wizard's page.
@@ -31,7 +32,7 @@ type (
 	}
 	planMsg struct {
 		env, to string
-		plan    *upgrade.Plan
+		plan    *preflight.Plan
 		err     error
 	}
 )
@@ -51,7 +52,7 @@ type wizard struct {
 	cursor          int
 
 	to       string
-	plan     *upgrade.Plan
+	plan     *preflight.Plan
 	planErr  error
 	planning bool
 	vp       viewport.Model
@@ -307,7 +308,7 @@ func (w wizard) view(c *common) string {
 }
 
 // planContent is the plan's lines: versions, findings, phases, the diff.
-func planContent(c *common, p *upgrade.Plan) string {
+func planContent(c *common, p *preflight.Plan) string {
 	st, w := c.st, c.width
 	var lines []string
 	add := func(format string, args ...any) { lines = append(lines, clip(fmt.Sprintf(format, args...), w)) }

@@ -71,8 +71,10 @@ type Event struct {
 	// Calls counts the AWS and Kubernetes requests the phase made (on
 	// PhaseFinished).
 	Calls *CallCount
-	// Weights are the rules' weights (Weights events).
+	// Weights are the rules' weights as configured (Weights events), and
+	// To the colour traffic moves to.
 	Weights []traffic.RuleWeights
+	To      string
 	// Reading and Breaches are a gate evaluation (Gate events).
 	Reading  *traffic.Reading
 	Breaches []traffic.Breach

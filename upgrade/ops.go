@@ -7,11 +7,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/eksbg/eksbg/internal/gitops"
-	"github.com/eksbg/eksbg/upgrade/state"
+	"github.com/eksbg/eksbg/upgrade/journal"
 	"github.com/eksbg/eksbg/upgrade/traffic"
 )
 
@@ -51,7 +50,7 @@ func Rollback(ctx context.Context, o Options, deleteGreen bool) (*Summary, error
 				return nil, err
 			}
 			if ws, err := r.shifter.Weights(wctx); err == nil {
-				r.em.Emit(Event{Kind: Weights, Phase: PhaseRollback, Weights: ws})
+				r.em.Emit(Event{Kind: Weights, Phase: PhaseRollback, Weights: ws, To: r.shifter.To()})
 			}
 			return nil, nil
 		}); err != nil {
@@ -149,13 +148,13 @@ func Shift(ctx context.Context, o Options, weight int) error {
 type Status struct {
 	Environment string `json:"environment"`
 	// Live is the live color's record (nil before the first upgrade).
-	Live     *state.Live           `json:"live,omitempty"`
+	Live     *journal.Live         `json:"live,omitempty"`
 	Clusters []ClusterStatus       `json:"clusters"`
 	Rules    []traffic.RuleWeights `json:"rules"`
 	// RulesError says why the weights could not be read.
-	RulesError string          `json:"rulesError,omitempty"`
-	Upgrade    *UpgradeStatus  `json:"upgrade,omitempty"`
-	Lock       *state.LockInfo `json:"lock,omitempty"`
+	RulesError string            `json:"rulesError,omitempty"`
+	Upgrade    *UpgradeStatus    `json:"upgrade,omitempty"`
+	Lock       *journal.LockInfo `json:"lock,omitempty"`
 }
 
 // ClusterStatus is one color's cluster.
@@ -170,13 +169,13 @@ type ClusterStatus struct {
 
 // UpgradeStatus is the newest journal's position.
 type UpgradeStatus struct {
-	ID        string       `json:"id"`
-	From      string       `json:"from"`
-	To        string       `json:"to"`
-	Open      bool         `json:"open"`
-	Outcome   string       `json:"outcome,omitempty"`
-	StartedAt time.Time    `json:"startedAt"`
-	Last      *state.Entry `json:"last,omitempty"`
+	ID        string         `json:"id"`
+	From      string         `json:"from"`
+	To        string         `json:"to"`
+	Open      bool           `json:"open"`
+	Outcome   string         `json:"outcome,omitempty"`
+	StartedAt time.Time      `json:"startedAt"`
+	Last      *journal.Entry `json:"last,omitempty"`
 	// Phase is the phase the upgrade is in (or ended in).
 	Phase Phase `json:"phase"`
 }
@@ -204,12 +203,7 @@ func GetStatus(ctx context.Context, o Options) (*Status, error) {
 		}
 		st.Clusters = append(st.Clusters, cs)
 	}
-	// The rules as configured (blue is blue), whichever color is live.
-	asConfigured, err := traffic.NewShifter(r.elb, cloudwatch.NewFromConfig(r.o.AWS), o.Env.Traffic.ListenerRules)
-	if err != nil {
-		return nil, err
-	}
-	if ws, err := asConfigured.Weights(ctx); err != nil {
+	if ws, err := r.shifter.Weights(ctx); err != nil {
 		st.RulesError = err.Error()
 	} else {
 		st.Rules = ws

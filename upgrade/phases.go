@@ -19,7 +19,8 @@ import (
 
 	"github.com/eksbg/eksbg/clusters"
 	"github.com/eksbg/eksbg/internal/findings"
-	"github.com/eksbg/eksbg/upgrade/state"
+	"github.com/eksbg/eksbg/upgrade/journal"
+	"github.com/eksbg/eksbg/upgrade/preflight"
 )
 
 // waitFor calls check every interval until it reports done, ctx ends or
@@ -71,7 +72,7 @@ func (r *run) preflight(ctx context.Context) error {
 			}
 			return c.rc, nil
 		}
-		p, err := MakePlan(ctx, PlanOptions{Env: r.o.Env, ProjectDir: r.o.ProjectDir, To: r.o.To, AWS: r.o.AWS,
+		p, err := preflight.MakePlan(ctx, preflight.Options{Env: r.o.Env, ProjectDir: r.o.ProjectDir, To: r.o.To, AWS: r.o.AWS, Backend: r.o.Backend,
 			Terraform: r.o.Terraform, Schema: r.o.Schema, REST: rest, ArgoCD: r.o.Management, Capacity: r.o.Capacity})
 		if err != nil {
 			return nil, err
@@ -85,7 +86,7 @@ func (r *run) preflight(ctx context.Context) error {
 				continue
 			}
 			if reason, ok := r.o.Force[f.Check]; ok {
-				r.j.Forced = append(r.j.Forced, state.Override{Check: f.Check, Reason: reason, Who: r.o.Who, At: r.o.Now().UTC()})
+				r.j.Forced = append(r.j.Forced, journal.Override{Check: f.Check, Reason: reason, Who: r.o.Who, At: r.o.Now().UTC()})
 				r.em.Emit(Event{Kind: Warning, Phase: PhasePreflight, Message: fmt.Sprintf("forced past [%s] %s: %s", f.Check, f.What, reason)})
 				continue
 			}
@@ -93,7 +94,7 @@ func (r *run) preflight(ctx context.Context) error {
 		}
 		if len(blocking) > 0 {
 			err := &RefusedError{Findings: blocking}
-			r.j.Entries = append(r.j.Entries, state.Entry{Phase: string(PhasePreflight), Step: "checks", State: state.Failed, At: r.o.Now().UTC(), Message: err.Error()})
+			r.j.Entries = append(r.j.Entries, journal.Entry{Phase: string(PhasePreflight), Step: "checks", State: journal.Failed, At: r.o.Now().UTC(), Message: err.Error()})
 			if eerr := r.end(ctx, "refused at preflight"); eerr != nil {
 				return nil, eerr
 			}
@@ -341,7 +342,7 @@ func (r *run) scaleUpCheck(ctx context.Context, green *clusters.Config, extra ma
 		r.em.Emit(Event{Kind: Warning, Message: "no capacity check configured: not checking the subnets before scaling green"})
 		return nil, nil
 	}
-	scaled, err := ScaledConfig(green, extra)
+	scaled, err := preflight.ScaledConfig(green, extra)
 	if err != nil {
 		return nil, err
 	}

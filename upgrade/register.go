@@ -14,14 +14,9 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/eksbg/eksbg/internal/gitops"
 )
-
-// TargetGroupBindingGVR is the AWS Load Balancer Controller's
-// TargetGroupBinding (elbv2.k8s.aws/v1beta1).
-var TargetGroupBindingGVR = schema.GroupVersionResource{Group: "elbv2.k8s.aws", Version: "v1beta1", Resource: "targetgroupbindings"}
 
 // argoCluster is a cluster as Argo CD must know it: its endpoint and CA
 // from DescribeCluster, the environment's secret labels, its color and
@@ -232,7 +227,7 @@ func (r *run) parity(ctx context.Context) error {
 		if err != nil {
 			return nil, err
 		}
-		tgbs, err := g.dyn.Resource(TargetGroupBindingGVR).Namespace("").List(ctx, metav1.ListOptions{})
+		tgbs, err := g.dyn.Resource(gitops.TargetGroupBindingGVR).Namespace("").List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return nil, fmt.Errorf("listing TargetGroupBindings on %s: %w", r.green, err)
 		}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -27,7 +26,7 @@ import (
 	"github.com/eksbg/eksbg/internal/findings"
 	"github.com/eksbg/eksbg/internal/kubeaccess"
 	"github.com/eksbg/eksbg/terraform"
-	"github.com/eksbg/eksbg/upgrade/state"
+	"github.com/eksbg/eksbg/upgrade/journal"
 	"github.com/eksbg/eksbg/upgrade/traffic"
 )
 
@@ -102,7 +101,7 @@ type Options struct {
 	Schema    *clusters.Schema
 	// Provisioner runs eksctl.
 	Provisioner Provisioner
-	Backend     state.Backend
+	Backend     journal.Backend
 	// REST returns a client configuration for an EKS cluster; nil uses
 	// kubeaccess (DescribeCluster and an EKS token).
 	REST func(ctx context.Context, cluster string) (*rest.Config, error)
@@ -176,7 +175,7 @@ func (e *RefusedError) Error() string {
 
 // Summary is what Run returns: the journal and each phase's figures.
 type Summary struct {
-	Journal *state.Journal
+	Journal *journal.Journal
 	Phases  []PhaseSummary
 }
 
@@ -194,9 +193,9 @@ type run struct {
 	o       Options
 	em      *Emitter
 	calls   *callCounter
-	j       *state.Journal
+	j       *journal.Journal
 	saves   int
-	lock    *state.LockInfo
+	lock    *journal.LockInfo
 	blue    string // the live color's cluster name
 	green   string
 	colors  [2]string // live, new
@@ -241,13 +240,14 @@ func newRun(ctx context.Context, o Options) (*run, error) {
 	r.calls.instrumentAWS(&cfg)
 	r.o.AWS = cfg
 	r.eks, r.elb, r.ec2 = eks.NewFromConfig(cfg), elb.NewFromConfig(cfg), ec2.NewFromConfig(cfg)
-	live, err := LiveColor(ctx, o.Env, o.ProjectDir, o.Backend)
+	live, err := journal.LiveColor(ctx, o.Backend, o.Env)
 	if err != nil {
 		return nil, err
 	}
-	r.colors = [2]string{live, Other(live)}
-	r.blue, r.green = o.Env.ClusterName(live), o.Env.ClusterName(Other(live))
-	r.shifter, err = traffic.NewShifter(r.elb, cloudwatch.NewFromConfig(cfg), RulesToward(o.Env, Other(live)))
+	next := config.OtherColor(live)
+	r.colors = [2]string{live, next}
+	r.blue, r.green = o.Env.ClusterName(live), o.Env.ClusterName(next)
+	r.shifter, err = traffic.NewShifter(r.elb, cloudwatch.NewFromConfig(cfg), o.Env.Traffic.ListenerRules, next)
 	if err != nil {
 		return nil, err
 	}
@@ -256,45 +256,6 @@ func newRun(ctx context.Context, o Options) (*run, error) {
 		r.gitNS = config.DefaultArgoCDNamespace
 	}
 	return r, nil
-}
-
-// LiveColor is the color serving the environment: the state backend's
-// record, or before the first upgrade the color of the cluster the
-// environment's eksctl config names.
-func LiveColor(ctx context.Context, env *config.Environment, projectDir string, b state.Backend) (string, error) {
-	if b != nil {
-		lv, err := b.Live(ctx, env.Name)
-		if err != nil {
-			return "", err
-		}
-		if lv != nil && (lv.Color == Blue || lv.Color == Green) {
-			return lv.Color, nil
-		}
-	}
-	cfg, err := clusters.Load(resolve(projectDir, env.Cluster.EksctlConfig))
-	if err != nil {
-		return "", fmt.Errorf("loading the environment's eksctl config: %w", err)
-	}
-	for _, c := range []string{Blue, Green} {
-		if env.ClusterName(c) == cfg.Name() {
-			return c, nil
-		}
-	}
-	return "", fmt.Errorf("%s names cluster %q, which is neither %q nor %q (cluster.nameTemplate of environment %s)",
-		env.Cluster.EksctlConfig, cfg.Name(), env.ClusterName(Blue), env.ClusterName(Green), env.Name)
-}
-
-// RulesToward returns the environment's listener rules with the target
-// groups arranged for traffic.Shifter, whose "green" is the color traffic
-// moves to: for an upgrade from green to blue they are swapped.
-func RulesToward(env *config.Environment, newColor string) []config.ListenerRule {
-	out := slices.Clone(env.Traffic.ListenerRules)
-	if newColor == Blue {
-		for i := range out {
-			out[i].TargetGroups.Blue, out[i].TargetGroups.Green = out[i].TargetGroups.Green, out[i].TargetGroups.Blue
-		}
-	}
-	return out
 }
 
 func resolve(dir, p string) string {
@@ -343,19 +304,19 @@ func (r *run) phase(ctx context.Context, ph Phase, fn func(context.Context) erro
 	start := r.o.Now()
 	r.calls.setPhase(ph)
 	r.em.Emit(Event{Kind: PhaseStarted, Phase: ph})
-	if err := r.record(ctx, state.Entry{Phase: string(ph), State: state.Started}); err != nil {
+	if err := r.record(ctx, journal.Entry{Phase: string(ph), State: journal.Started}); err != nil {
 		return PhaseSummary{Phase: ph}, err
 	}
 	err := fn(ctx)
 	ps := PhaseSummary{Phase: ph, Elapsed: r.o.Now().Sub(start), Calls: r.calls.take(ph)}
-	entry := state.Entry{Phase: string(ph), State: state.Done}
+	entry := journal.Entry{Phase: string(ph), State: journal.Done}
 	var aw *AwaitingApproval
 	var hold *HoldError
 	switch {
 	case errors.As(err, &aw), errors.As(err, &hold):
 		entry.State, entry.Message = "waiting", err.Error()
 	case err != nil:
-		entry.State, entry.Message = state.Failed, err.Error()
+		entry.State, entry.Message = journal.Failed, err.Error()
 		if ctx.Err() != nil {
 			entry.Message = "interrupted: " + err.Error()
 		}
@@ -378,13 +339,13 @@ func (r *run) step(ctx context.Context, ph Phase, name string, fn func(ctx conte
 	}
 	start := r.o.Now()
 	r.em.Emit(Event{Kind: StepStarted, Phase: ph, Step: name})
-	if err := r.record(ctx, state.Entry{Phase: string(ph), Step: name, State: state.Started}); err != nil {
+	if err := r.record(ctx, journal.Entry{Phase: string(ph), Step: name, State: journal.Started}); err != nil {
 		return err
 	}
 	data, err := fn(ctx)
-	e := state.Entry{Phase: string(ph), Step: name, State: state.Done, Data: data}
+	e := journal.Entry{Phase: string(ph), Step: name, State: journal.Done, Data: data}
 	if err != nil {
-		e.State, e.Message = state.Failed, err.Error()
+		e.State, e.Message = journal.Failed, err.Error()
 	}
 	if jerr := r.record(ctx, e); jerr != nil && err == nil {
 		err = jerr
@@ -395,7 +356,7 @@ func (r *run) step(ctx context.Context, ph Phase, name string, fn func(ctx conte
 
 // record appends an entry and saves the journal. It saves even when ctx
 // has been cancelled (Ctrl-C): the journal must say where the run stopped.
-func (r *run) record(ctx context.Context, e state.Entry) error {
+func (r *run) record(ctx context.Context, e journal.Entry) error {
 	e.At = r.o.Now().UTC()
 	r.j.Entries = append(r.j.Entries, e)
 	return r.save(ctx)
@@ -417,13 +378,13 @@ func (r *run) save(ctx context.Context) error {
 // acquire takes the environment's lock. A lock left by a process of this
 // host that no longer runs (a crash, a SIGKILL) is taken over with a
 // warning, so that rerunning the same command resumes; any other holder
-// is reported as state.LockedError says.
+// is reported as journal.LockedError says.
 func (r *run) acquire(ctx context.Context) error {
 	host, _ := os.Hostname()
-	info := state.LockInfo{Who: r.o.Who, Host: host, PID: os.Getpid(), Operation: r.o.Operation, Created: r.o.Now().UTC()}
+	info := journal.LockInfo{Who: r.o.Who, Host: host, PID: os.Getpid(), Operation: r.o.Operation, Created: r.o.Now().UTC()}
 	for attempt := 0; ; attempt++ {
 		l, err := r.o.Backend.Lock(ctx, r.o.Env.Name, info)
-		var le *state.LockedError
+		var le *journal.LockedError
 		if errors.As(err, &le) && attempt == 0 && le.Holder.Host == host && !processAlive(le.Holder.PID) {
 			r.em.Emit(Event{Kind: Warning, Message: fmt.Sprintf("taking over the lock of pid %d on this host, which no longer runs (%s since %s)",
 				le.Holder.PID, le.Holder.Operation, le.Holder.Created.Format(time.RFC3339))})
@@ -475,9 +436,9 @@ func (r *run) openJournal(ctx context.Context) error {
 		r.em.Emit(Event{Kind: Info, Message: fmt.Sprintf("resuming upgrade %s (%s → %s) from its journal (%d entries)", j.ID, j.From.Name, j.To.Name, len(j.Entries))})
 		return nil
 	}
-	nj := &state.Journal{ID: newID(), Environment: r.o.Env.Name, StartedAt: r.o.Now().UTC(),
-		From: state.ClusterRef{Name: r.blue, Color: r.colors[0]},
-		To:   state.ClusterRef{Name: r.green, Color: r.colors[1], Version: r.o.To}}
+	nj := &journal.Journal{ID: newID(), Environment: r.o.Env.Name, StartedAt: r.o.Now().UTC(),
+		From: journal.ClusterRef{Name: r.blue, Color: r.colors[0]},
+		To:   journal.ClusterRef{Name: r.green, Color: r.colors[1], Version: r.o.To}}
 	if j != nil {
 		nj.Version = j.Version
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 
 	"github.com/eksbg/eksbg/internal/config"
-	"github.com/eksbg/eksbg/upgrade/state"
+	"github.com/eksbg/eksbg/upgrade/journal"
 	"github.com/eksbg/eksbg/upgrade/traffic"
 )
 
@@ -76,7 +76,7 @@ func (r *run) shiftStep(ctx context.Context, pct int) (map[string]string, error)
 	}
 	ws, err := r.shifter.Weights(wctx)
 	if err == nil {
-		r.em.Emit(Event{Kind: Weights, Phase: PhaseShift, Step: stepName(pct), Weights: ws})
+		r.em.Emit(Event{Kind: Weights, Phase: PhaseShift, Step: stepName(pct), Weights: ws, To: r.shifter.To()})
 	}
 	reading, err := r.bake(ctx, pct)
 	if err != nil {
@@ -212,11 +212,11 @@ func (r *run) breachRollback(ctx context.Context, pct int, breaches []traffic.Br
 		return fmt.Errorf("%v; and the rollback did not verify: %w", why, err)
 	}
 	if ws, err := r.shifter.Weights(wctx); err == nil {
-		r.em.Emit(Event{Kind: Weights, Phase: PhaseShift, Step: "rollback", Weights: ws})
+		r.em.Emit(Event{Kind: Weights, Phase: PhaseShift, Step: "rollback", Weights: ws, To: r.shifter.To()})
 	}
 	for _, p := range Steps(r.o.Env) {
 		if r.j.Completed(string(PhaseShift), stepName(p)) {
-			r.j.Entries = append(r.j.Entries, state.Entry{Phase: string(PhaseShift), Step: stepName(p), State: state.Reverted,
+			r.j.Entries = append(r.j.Entries, journal.Entry{Phase: string(PhaseShift), Step: stepName(p), State: journal.Reverted,
 				At: r.o.Now().UTC(), Message: "traffic rolled back to blue: " + why.Error()})
 		}
 	}
@@ -233,7 +233,7 @@ func (r *run) breachRollback(ctx context.Context, pct int, breaches []traffic.Br
 func (r *run) waitOutBreach(ctx context.Context) error {
 	var last time.Time
 	for _, e := range r.j.Entries {
-		if e.Phase == string(PhaseShift) && e.State == state.Reverted && e.At.After(last) {
+		if e.Phase == string(PhaseShift) && e.State == journal.Reverted && e.At.After(last) {
 			last = e.At
 		}
 	}

@@ -22,7 +22,7 @@ import (
 
 	"github.com/eksbg/eksbg/internal/config"
 	"github.com/eksbg/eksbg/internal/gitops"
-	"github.com/eksbg/eksbg/upgrade/state"
+	"github.com/eksbg/eksbg/upgrade/journal"
 )
 
 // handoff moves singletons from blue to green, stopping the old before
@@ -311,7 +311,7 @@ func (r *run) deleteBindings(ctx context.Context) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := b.dyn.Resource(TargetGroupBindingGVR)
+	res := b.dyn.Resource(gitops.TargetGroupBindingGVR)
 	list, err := res.Namespace("").List(ctx, metav1.ListOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return nil, fmt.Errorf("listing TargetGroupBindings on %s: %w", r.blue, err)
@@ -463,12 +463,12 @@ func (r *run) done(ctx context.Context) error {
 	if err := writeFileAtomic(path, cfg.Bytes()); err != nil {
 		return fmt.Errorf("writing green's config to %s: %w", path, err)
 	}
-	if err := r.o.Backend.SaveLive(context.WithoutCancel(ctx), r.o.Env.Name, &state.Live{Color: r.colors[1], Cluster: r.green,
+	if err := r.o.Backend.SaveLive(context.WithoutCancel(ctx), r.o.Env.Name, &journal.Live{Color: r.colors[1], Cluster: r.green,
 		Version: r.o.To, Since: r.o.Now().UTC(), Upgrade: r.j.ID}); err != nil {
 		return err
 	}
 	r.em.Emit(Event{Kind: Info, Phase: PhaseDone, Message: fmt.Sprintf("%s is live at %s; %s now describes it: commit it", r.green, r.o.To, r.o.Env.Cluster.EksctlConfig)})
-	r.j.Entries = append(r.j.Entries, state.Entry{Phase: string(PhaseDone), State: state.Done, At: r.o.Now().UTC()})
+	r.j.Entries = append(r.j.Entries, journal.Entry{Phase: string(PhaseDone), State: journal.Done, At: r.o.Now().UTC()})
 	return r.end(ctx, "completed")
 }
 

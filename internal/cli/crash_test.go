@@ -22,8 +22,7 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/eksbg/eksbg/internal/config"
-	"github.com/eksbg/eksbg/upgrade"
-	"github.com/eksbg/eksbg/upgrade/state"
+	"github.com/eksbg/eksbg/upgrade/journal"
 	"github.com/eksbg/eksbg/upgrade/traffic"
 )
 
@@ -141,7 +140,7 @@ func TestUpgradeCrashMatrix(t *testing.T) {
 	cfg, env := w.cfg, w.env
 	// Blue's targets start initial (the sandbox just registered them): the
 	// monitor judges eksbg, so it starts once they are healthy.
-	sh, err := traffic.NewShifter(elbv2.NewFromConfig(cfg), nil, upgrade.RulesToward(env, "blue"))
+	sh, err := traffic.NewShifter(elbv2.NewFromConfig(cfg), nil, env.Traffic.ListenerRules, config.Blue)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +157,7 @@ func TestUpgradeCrashMatrix(t *testing.T) {
 		return steady >= 20
 	})
 	mon := startTrafficMonitor(t, cfg, env)
-	b := &state.Local{Dir: filepath.Join(ws, config.DefaultStateDir)}
+	b := &journal.Local{Dir: filepath.Join(ws, config.DefaultStateDir)}
 	entries := func() int {
 		j, _ := b.Journal(t.Context(), "demo")
 		if j == nil {

@@ -16,7 +16,7 @@ import (
 	"github.com/eksbg/eksbg/internal/config"
 	"github.com/eksbg/eksbg/internal/drift"
 	"github.com/eksbg/eksbg/internal/drift/drifttest"
-	"github.com/eksbg/eksbg/upgrade/state"
+	"github.com/eksbg/eksbg/upgrade/journal"
 )
 
 // TestDriftCommand runs `eksbg drift` against the sandbox (two
@@ -51,12 +51,12 @@ func TestDriftCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := state.ForEnvironment(p.Environments[0].State, p.Dir, nil)
+	b, err := journal.ForEnvironment(p.Environments[0].State, p.Dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	j := &state.Journal{ID: "up-7", Environment: "demo", From: state.ClusterRef{Name: "demo-blue", Color: "blue", Version: "1.32"},
-		To: state.ClusterRef{Name: "demo-green", Color: "green", Version: "1.33"}, StartedAt: time.Now().Add(-48 * time.Hour)}
+	j := &journal.Journal{ID: "up-7", Environment: "demo", From: journal.ClusterRef{Name: "demo-blue", Color: "blue", Version: "1.32"},
+		To: journal.ClusterRef{Name: "demo-green", Color: "green", Version: "1.33"}, StartedAt: time.Now().Add(-48 * time.Hour)}
 	if err := b.SaveJournal(context.Background(), "demo", j); err != nil {
 		t.Fatal(err)
 	}

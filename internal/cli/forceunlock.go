@@ -9,7 +9,7 @@ import (
 
 	"github.com/eksbg/eksbg/internal/awsconf"
 	"github.com/eksbg/eksbg/internal/config"
-	"github.com/eksbg/eksbg/upgrade/state"
+	"github.com/eksbg/eksbg/upgrade/journal"
 )
 
 // ForceUnlockOptions are the parsed flags of `eksbg force-unlock`.
@@ -65,14 +65,14 @@ make sure it is gone first.`,
 // openState opens an environment's state backend. The s3 backend gets an
 // S3 client from the environment's AWS configuration (its profile and
 // role) in the bucket's region, state.region (aws.region by default).
-func openState(ctx context.Context, env *config.Environment, projectDir string) (state.Backend, error) {
-	var s3c state.S3API
+func openState(ctx context.Context, env *config.Environment, projectDir string) (journal.Backend, error) {
+	var s3c journal.S3API
 	if env.State.Backend == config.StateBackendS3 {
 		cfg, err := awsconf.Load(ctx, awsconf.Options{Region: env.State.Region, Profile: env.AWS.Profile, RoleARN: env.AWS.RoleARN})
 		if err != nil {
 			return nil, err
 		}
-		s3c = state.NewS3Client(cfg)
+		s3c = journal.NewS3Client(cfg)
 	}
-	return state.ForEnvironment(env.State, projectDir, s3c)
+	return journal.ForEnvironment(env.State, projectDir, s3c)
 }

@@ -8,7 +8,7 @@ import (
 
 	"github.com/eksbg/eksbg/internal/sandbox/emulator"
 	"github.com/eksbg/eksbg/internal/sandbox/sandboxtest"
-	"github.com/eksbg/eksbg/upgrade/state"
+	"github.com/eksbg/eksbg/upgrade/journal"
 )
 
 func TestForceUnlock(t *testing.T) {
@@ -22,8 +22,8 @@ func TestForceUnlock(t *testing.T) {
 		t.Fatal(err)
 	}
 	// staging keeps the default state directory, beside eksbg.yaml.
-	l := &state.Local{Dir: filepath.Join(dir, ".eksbg", "state")}
-	lock, err := l.Lock(t.Context(), "staging", state.LockInfo{Who: "alice", Host: "gone-laptop", PID: 1})
+	l := &journal.Local{Dir: filepath.Join(dir, ".eksbg", "state")}
+	lock, err := l.Lock(t.Context(), "staging", journal.LockInfo{Who: "alice", Host: "gone-laptop", PID: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,8 +84,8 @@ buckets: [{name: eksbg-state}]
 	if err := os.WriteFile(cfg, []byte(s3Project), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	b := &state.S3{Client: state.NewS3Client(env.AWS), Bucket: "eksbg-state", Prefix: "eksbg"}
-	lock, err := b.Lock(t.Context(), "prod", state.LockInfo{Who: "alice", Host: "gone-laptop", PID: 1})
+	b := &journal.S3{Client: journal.NewS3Client(env.AWS), Bucket: "eksbg-state", Prefix: "eksbg"}
+	lock, err := b.Lock(t.Context(), "prod", journal.LockInfo{Who: "alice", Host: "gone-laptop", PID: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/eksbg/eksbg/internal/output"
-	"github.com/eksbg/eksbg/upgrade"
+	"github.com/eksbg/eksbg/upgrade/preflight"
 )
 
 // PlanOptions are the parsed flags of `eksbg plan`.
@@ -72,7 +72,7 @@ func runPlan(f *Factory, o *PlanOptions) error {
 	if err := d.withEksctl(o.Ctx, nil); err != nil {
 		return err
 	}
-	plan, err := upgrade.MakePlan(o.Ctx, upgrade.PlanOptions{
+	plan, err := preflight.MakePlan(o.Ctx, preflight.Options{
 		Env: d.env, ProjectDir: d.opts.ProjectDir, To: o.To, AWS: d.opts.AWS, Terraform: d.opts.Terraform,
 		Schema: d.opts.Schema, Capacity: d.opts.Capacity, ArgoCD: d.opts.Management,
 	})

@@ -92,7 +92,7 @@ func (p *progress) Render(e upgrade.Event) {
 		}
 		p.line(e, "    %s", msg)
 	case upgrade.Weights:
-		p.line(e, "  weights: %s", weightsText(e.Weights))
+		p.line(e, "  weights: %s", weightsText(e.Weights, e.To))
 	case upgrade.Gate:
 		if e.Reading == nil {
 			return
@@ -123,10 +123,10 @@ func (p *progress) Close() {
 }
 
 // weightsText is "…/rule 90% live / 10% new, ..." for each rule.
-func weightsText(ws []traffic.RuleWeights) string {
+func weightsText(ws []traffic.RuleWeights, to string) string {
 	var parts []string
 	for _, w := range ws {
-		g := w.GreenPercent()
+		g := w.Percent(to)
 		parts = append(parts, fmt.Sprintf("%s %.0f%% live / %.0f%% new", shortARN(w.RuleARN), 100-g, g))
 	}
 	return strings.Join(parts, ", ")

@@ -21,6 +21,7 @@ import (
 	"github.com/eksbg/eksbg/terraform"
 	"github.com/eksbg/eksbg/tui"
 	"github.com/eksbg/eksbg/upgrade"
+	"github.com/eksbg/eksbg/upgrade/preflight"
 )
 
 // TUIOptions are the parsed flags of `eksbg tui`.
@@ -209,7 +210,7 @@ func (b *tuiBackend) Capacity(ctx context.Context, env, to string) (*capacity.Re
 }
 
 // Plan implements tui.Backend as `eksbg plan` does.
-func (b *tuiBackend) Plan(ctx context.Context, env, to string) (*upgrade.Plan, error) {
+func (b *tuiBackend) Plan(ctx context.Context, env, to string) (*preflight.Plan, error) {
 	d, err := b.depsFor(ctx, env, true)
 	if err != nil {
 		return nil, err
@@ -217,9 +218,9 @@ func (b *tuiBackend) Plan(ctx context.Context, env, to string) (*upgrade.Plan, e
 	if err := d.withEksctl(ctx, nil); err != nil {
 		return nil, err
 	}
-	return upgrade.MakePlan(ctx, upgrade.PlanOptions{Env: d.env, ProjectDir: d.opts.ProjectDir, To: to, AWS: d.opts.AWS,
+	return preflight.MakePlan(ctx, preflight.Options{Env: d.env, ProjectDir: d.opts.ProjectDir, To: to, AWS: d.opts.AWS,
 		Terraform: d.opts.Terraform, Schema: d.opts.Schema, ArgoCD: d.opts.Management,
-		Capacity: upgrade.CheckCapacity(d.opts.AWS, d.env)})
+		Capacity: preflight.CheckCapacity(d.opts.AWS, d.env)})
 }
 
 // Drift implements tui.Backend as `eksbg drift --env` does, with the

@@ -22,6 +22,7 @@ import (
 	"github.com/eksbg/eksbg/internal/output"
 	"github.com/eksbg/eksbg/terraform"
 	"github.com/eksbg/eksbg/upgrade"
+	"github.com/eksbg/eksbg/upgrade/preflight"
 )
 
 // ExitInterrupted is the exit code after Ctrl-C (128 + SIGINT), as shells
@@ -142,7 +143,7 @@ func upgradeDeps(ctx context.Context, f *Factory, full bool) (*deps, error) {
 	}
 	d := &deps{proj: proj, env: env, opts: upgrade.Options{Env: env, ProjectDir: projectDir, AWS: cfg, Backend: backend,
 		Management: func(ctx context.Context) (*rest.Config, error) { return kubeaccess.Management(ctx, env, cfg) },
-		Capacity:   upgrade.CheckCapacity(cfg, env),
+		Capacity:   preflight.CheckCapacity(cfg, env),
 	}}
 	if !full {
 		return d, nil

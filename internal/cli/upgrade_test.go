@@ -29,7 +29,7 @@ import (
 	"github.com/eksbg/eksbg/internal/sandbox"
 	"github.com/eksbg/eksbg/internal/sandbox/emulator"
 	"github.com/eksbg/eksbg/internal/testenv"
-	"github.com/eksbg/eksbg/upgrade/state"
+	"github.com/eksbg/eksbg/upgrade/journal"
 	"github.com/eksbg/eksbg/upgrade/traffic"
 )
 
@@ -111,7 +111,7 @@ func TestUpgradeDemo(t *testing.T) {
 	go func() { done <- up.Wait() }()
 	// A second upgrade while the first holds the lock.
 	waitUntil(t, 2*time.Minute, "the first upgrade to take the lock", func() bool {
-		b := &state.Local{Dir: filepath.Join(ws, config.DefaultStateDir)}
+		b := &journal.Local{Dir: filepath.Join(ws, config.DefaultStateDir)}
 		l, _ := b.LockHolder(ctx, "demo")
 		return l != nil
 	})
@@ -149,15 +149,15 @@ func TestUpgradeDemo(t *testing.T) {
 			t.Errorf("green's weight rose to %d after the breach", w)
 		}
 	}
-	b := &state.Local{Dir: filepath.Join(ws, config.DefaultStateDir)}
+	b := &journal.Local{Dir: filepath.Join(ws, config.DefaultStateDir)}
 	j, err := b.Journal(ctx, "demo")
 	if err != nil || !j.Open() {
 		t.Fatalf("journal after the breach: %+v %v", j, err)
 	}
-	if e, ok := j.Last("shift", "25%"); !ok || e.State != state.Failed || !strings.Contains(e.Message, "5xx rate") {
+	if e, ok := j.Last("shift", "25%"); !ok || e.State != journal.Failed || !strings.Contains(e.Message, "5xx rate") {
 		t.Errorf("journal's 25%% entry: %+v", e)
 	}
-	if e, _ := j.Last("shift", "10%"); e.State != state.Reverted {
+	if e, _ := j.Last("shift", "10%"); e.State != journal.Reverted {
 		t.Errorf("journal's 10%% entry after the rollback: %+v", e)
 	}
 
@@ -180,7 +180,7 @@ func TestUpgradeDemo(t *testing.T) {
 	}
 	if j, _ := b.Journal(ctx, "demo"); j == nil || !j.Open() {
 		t.Errorf("journal after Ctrl-C: %+v", j)
-	} else if e, _ := j.Last("shift", "10%"); e.State != state.Failed || !strings.Contains(e.Message, "context canceled") {
+	} else if e, _ := j.Last("shift", "10%"); e.State != journal.Failed || !strings.Contains(e.Message, "context canceled") {
 		t.Errorf("journal's 10%% entry after Ctrl-C: %+v", e)
 	}
 	resume, out := eksbgProc(ctx, "upgrade", "--env", "demo", "--to", "1.34", "--gate-interval", "2s")
@@ -219,7 +219,7 @@ func checkInvariants(t *testing.T, cfg aws.Config, ws string, env *config.Enviro
 		t.Errorf("clusters after the upgrade: %s", got)
 	}
 	elb := elbv2.NewFromConfig(cfg)
-	sh, err := traffic.NewShifter(elb, nil, env.Traffic.ListenerRules)
+	sh, err := traffic.NewShifter(elb, nil, env.Traffic.ListenerRules, config.Green)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +255,7 @@ func checkInvariants(t *testing.T, cfg aws.Config, ws string, env *config.Enviro
 	if got := strings.Join(names, ","); got != "cluster-"+liveName+"=active" {
 		t.Errorf("cluster secrets after the upgrade: %s", got)
 	}
-	b := &state.Local{Dir: filepath.Join(ws, config.DefaultStateDir)}
+	b := &journal.Local{Dir: filepath.Join(ws, config.DefaultStateDir)}
 	lv, err := b.Live(ctx, env.Name)
 	if err != nil || lv == nil || lv.Color != live || lv.Version != version {
 		t.Errorf("live color: %+v %v", lv, err)
@@ -301,7 +301,7 @@ func newDemoWorld(t testing.TB, ws string, rt *sandbox.Runtime) *demoWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sh, err := traffic.NewShifter(elbv2.NewFromConfig(cfg), nil, env.Traffic.ListenerRules)
+	sh, err := traffic.NewShifter(elbv2.NewFromConfig(cfg), nil, env.Traffic.ListenerRules, config.Green)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -454,7 +454,7 @@ func TestShiftAndRollback(t *testing.T) {
 	if got := strings.Join(names, ","); got != "cluster-demo-blue=active" {
 		t.Errorf("cluster secrets after rollback: %s", got)
 	}
-	b := &state.Local{Dir: filepath.Join(ws, config.DefaultStateDir)}
+	b := &journal.Local{Dir: filepath.Join(ws, config.DefaultStateDir)}
 	if j, _ := b.Journal(ctx, "demo"); j.Open() || !strings.HasPrefix(j.Outcome, "rolled back") {
 		t.Errorf("journal after rollback: open %v, outcome %q", j.Open(), j.Outcome)
 	}

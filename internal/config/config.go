@@ -353,6 +353,26 @@ func (r *ListenerRule) TargetGroup(color string) string {
 // ValidColor reports whether c is Blue or Green.
 func ValidColor(c string) bool { return c == Blue || c == Green }
 
+// LiveColor answers which colour serves the environment, the one answer
+// plan, upgrade, drift and the TUI use: recorded is the colour the state
+// backend recorded when an upgrade completed ("" when it has no record);
+// without one, it is the colour of configCluster, the cluster the
+// environment's eksctl config names (an upgrade writes green's config over
+// it when it completes, so before the first upgrade it names the live
+// cluster). journal.LiveColor reads both inputs.
+func (e *Environment) LiveColor(recorded, configCluster string) (string, error) {
+	if ValidColor(recorded) {
+		return recorded, nil
+	}
+	for _, c := range []string{Blue, Green} {
+		if e.ClusterName(c) == configCluster {
+			return c, nil
+		}
+	}
+	return "", fmt.Errorf("%s names cluster %q, which is neither %q nor %q (cluster.nameTemplate of environment %s)",
+		e.Cluster.EksctlConfig, configCluster, e.ClusterName(Blue), e.ClusterName(Green), e.Name)
+}
+
 // OtherColor returns Green for Blue and Blue for Green ("" otherwise).
 func OtherColor(c string) string {
 	switch c {

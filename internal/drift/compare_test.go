@@ -14,7 +14,7 @@ import (
 	"github.com/eksbg/eksbg/internal/config"
 	"github.com/eksbg/eksbg/internal/gitops"
 	"github.com/eksbg/eksbg/terraform"
-	"github.com/eksbg/eksbg/upgrade/state"
+	"github.com/eksbg/eksbg/upgrade/journal"
 	"github.com/eksbg/eksbg/upgrade/traffic"
 )
 
@@ -240,7 +240,7 @@ func TestWeightFinding(t *testing.T) {
 	greenLive := &liveInfo{color: "green", cluster: "prod-green", other: "prod-blue", exists: true, otherExists: true, from: "state"}
 	c := &checker{o: Options{Now: func() time.Time { return t0 }}}
 	noUpgrade := &stateInfo{}
-	fresh := &stateInfo{journal: &state.Journal{ID: "u1", StartedAt: t0.Add(-time.Hour), To: state.ClusterRef{Version: "1.33"}}}
+	fresh := &stateInfo{journal: &journal.Journal{ID: "u1", StartedAt: t0.Add(-time.Hour), To: journal.ClusterRef{Version: "1.33"}}}
 	for _, tc := range []struct {
 		name     string
 		live     *liveInfo

@@ -13,7 +13,7 @@ import (
 
 	"github.com/eksbg/eksbg/internal/awsconf"
 	"github.com/eksbg/eksbg/internal/config"
-	"github.com/eksbg/eksbg/upgrade/state"
+	"github.com/eksbg/eksbg/upgrade/journal"
 )
 
 // awsGroup is what the environments of one account, region and set of
@@ -109,9 +109,9 @@ func isCode(err error, code string) bool {
 
 // stateInfo is what the state backend holds of an environment.
 type stateInfo struct {
-	journal *state.Journal
-	lock    *state.LockInfo
-	live    *state.Live
+	journal *journal.Journal
+	lock    *journal.LockInfo
+	live    *journal.Live
 }
 
 // state reads the environment's state once.
@@ -140,16 +140,16 @@ func (c *checker) readState(ctx context.Context, env *config.Environment) (*stat
 
 // openBackend opens the environment's state backend; only the s3 backend
 // needs the AWS configuration.
-func (c *checker) openBackend(ctx context.Context, env *config.Environment) (state.Backend, error) {
-	var s3c state.S3API
+func (c *checker) openBackend(ctx context.Context, env *config.Environment) (journal.Backend, error) {
+	var s3c journal.S3API
 	if env.State.Backend == config.StateBackendS3 {
 		cfg, err := c.groupFor(env).config(ctx, env)
 		if err != nil {
 			return nil, err
 		}
-		s3c = state.NewS3Client(cfg)
+		s3c = journal.NewS3Client(cfg)
 	}
-	b, err := state.ForEnvironment(env.State, c.projectDir, s3c)
+	b, err := journal.ForEnvironment(env.State, c.projectDir, s3c)
 	if err != nil {
 		return nil, fmt.Errorf("opening the state backend: %w", err)
 	}

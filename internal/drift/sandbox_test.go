@@ -23,7 +23,7 @@ import (
 	"github.com/eksbg/eksbg/internal/drift/drifttest"
 	"github.com/eksbg/eksbg/internal/gitops"
 	"github.com/eksbg/eksbg/terraform"
-	"github.com/eksbg/eksbg/upgrade/state"
+	"github.com/eksbg/eksbg/upgrade/journal"
 )
 
 // checker runs drift.Check against a sandbox, the way eksbg drift does
@@ -340,16 +340,16 @@ func TestSandboxDrift(t *testing.T) {
 
 	t.Run("upgrade open for more than a day", func(t *testing.T) {
 		p := c.sb.Project(t)
-		b, err := state.ForEnvironment(p.Environments[0].State, p.Dir, nil)
+		b, err := journal.ForEnvironment(p.Environments[0].State, p.Dir, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		j := &state.Journal{ID: "up-1", Environment: "demo", From: state.ClusterRef{Name: "demo-blue", Color: "blue", Version: "1.32"},
-			To: state.ClusterRef{Name: "demo-green", Color: "green", Version: "1.33"}, StartedAt: time.Now().Add(-30 * time.Hour)}
+		j := &journal.Journal{ID: "up-1", Environment: "demo", From: journal.ClusterRef{Name: "demo-blue", Color: "blue", Version: "1.32"},
+			To: journal.ClusterRef{Name: "demo-green", Color: "green", Version: "1.33"}, StartedAt: time.Now().Add(-30 * time.Hour)}
 		if err := b.SaveJournal(ctx, "demo", j); err != nil {
 			t.Fatal(err)
 		}
-		lock, err := b.Lock(ctx, "demo", state.LockInfo{Who: "alice", Host: "laptop", PID: 4242, Operation: "upgrade", Created: time.Now().Add(-30 * time.Hour)})
+		lock, err := b.Lock(ctx, "demo", journal.LockInfo{Who: "alice", Host: "laptop", PID: 4242, Operation: "upgrade", Created: time.Now().Add(-30 * time.Hour)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -393,11 +393,11 @@ func TestSandboxDrift(t *testing.T) {
 
 	t.Run("live color from the state backend", func(t *testing.T) {
 		p := c.sb.Project(t)
-		b, err := state.ForEnvironment(p.Environments[0].State, p.Dir, nil)
+		b, err := journal.ForEnvironment(p.Environments[0].State, p.Dir, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := b.SaveLive(ctx, "demo", &state.Live{Color: "green", Cluster: "demo-green", Version: "1.33", Since: time.Now()}); err != nil {
+		if err := b.SaveLive(ctx, "demo", &journal.Live{Color: "green", Cluster: "demo-green", Version: "1.33", Since: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
 		r := c.check(t, demo)
@@ -421,7 +421,7 @@ func TestSandboxDrift(t *testing.T) {
 		if r.Summary.Drift != 3 {
 			t.Errorf("findings:\n%s", dump(r))
 		}
-		if err := b.SaveLive(ctx, "demo", &state.Live{Color: "blue", Cluster: "demo-blue", Version: "1.32", Since: time.Now()}); err != nil {
+		if err := b.SaveLive(ctx, "demo", &journal.Live{Color: "blue", Cluster: "demo-blue", Version: "1.32", Since: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
 		if r := c.check(t, demo); r.Summary.Drift+r.Summary.Warning != 0 || r.Environments[0].LiveFrom != "state" {

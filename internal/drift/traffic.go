@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -25,7 +24,8 @@ func (c *checker) checkTraffic(ctx context.Context, run *envRun, g *awsGroup, li
 		return
 	}
 	elb := elbv2.NewFromConfig(cfg)
-	sh, err := traffic.NewShifter(elb, nil, env.Traffic.ListenerRules)
+	// Weights are read as configured whichever way a Shifter moves.
+	sh, err := traffic.NewShifter(elb, nil, env.Traffic.ListenerRules, config.Green)
 	if err != nil {
 		run.fail(KindTraffic, err)
 		return
@@ -47,13 +47,9 @@ func (c *checker) checkTraffic(ctx context.Context, run *envRun, g *awsGroup, li
 			run.add(f)
 		}
 	}
-	// traffic.Shifter checks the health of its "green" groups: hand it the
-	// rules with the live color in that place.
-	liveRules := slices.Clone(env.Traffic.ListenerRules)
-	for i, r := range env.Traffic.ListenerRules {
-		liveRules[i].TargetGroups = config.TargetGroups{Green: r.TargetGroup(live.color), Blue: r.TargetGroup(config.OtherColor(live.color))}
-	}
-	hs, err := traffic.NewShifter(elb, nil, liveRules)
+	// traffic.Shifter checks the health of the colour it moves to: the
+	// live one here.
+	hs, err := traffic.NewShifter(elb, nil, env.Traffic.ListenerRules, live.color)
 	if err != nil {
 		run.fail(KindTraffic, err)
 		return

@@ -45,6 +45,8 @@ type TargetGroupReading struct {
 // Reading is what CloudWatch says about green over a window: every green
 // target group of the environment's rules, and the totals the gates judge.
 type Reading struct {
+	// Color is the colour read: the one traffic moves to.
+	Color string    `json:"color"`
 	Start time.Time `json:"start"`
 	End   time.Time `json:"end"`
 	// Requests is Σ RequestCount; Errors5xx Σ HTTPCode_Target_5XX_Count.
@@ -75,7 +77,7 @@ func (s *Shifter) Evaluate(ctx context.Context, window time.Duration, now time.T
 	if window <= 0 {
 		return Reading{}, fmt.Errorf("evaluating gates: window %s is not positive", window)
 	}
-	groups, err := s.greenGroups()
+	groups, err := s.toGroups()
 	if err != nil {
 		return Reading{}, err
 	}
@@ -119,7 +121,7 @@ func (s *Shifter) Evaluate(ctx context.Context, window time.Duration, now time.T
 		}
 	}
 
-	rd := Reading{Start: start, End: now}
+	rd := Reading{Color: s.to, Start: start, End: now}
 	for i, g := range groups {
 		tr := TargetGroupReading{TargetGroup: g.arn, LoadBalancer: g.lbDim}
 		id := func(prefix string) []float64 { return values[fmt.Sprintf("%s%d", prefix, i)] }
@@ -176,19 +178,19 @@ func maxPtr[T any](cur, v *T, better func(a, b T) bool) *T {
 	return cur
 }
 
-// greenGroup is a green target group and the load balancer its rule
+// toGroup is a green target group and the load balancer its rule
 // belongs to, as CloudWatch dimension values.
-type greenGroup struct {
+type toGroup struct {
 	arn, tgDim, lbDim string
 }
 
-// greenGroups lists each distinct (green target group, load balancer) of
+// toGroups lists each distinct (green target group, load balancer) of
 // the environment's rules, in configuration order.
-func (s *Shifter) greenGroups() ([]greenGroup, error) {
-	var out []greenGroup
+func (s *Shifter) toGroups() ([]toGroup, error) {
+	var out []toGroup
 	seen := map[string]bool{}
 	for _, r := range s.rules {
-		tg, err := TargetGroupDimension(r.TargetGroups.Green)
+		tg, err := TargetGroupDimension(r.TargetGroup(s.to))
 		if err != nil {
 			return nil, err
 		}
@@ -198,7 +200,7 @@ func (s *Shifter) greenGroups() ([]greenGroup, error) {
 		}
 		if key := tg + " " + lb; !seen[key] {
 			seen[key] = true
-			out = append(out, greenGroup{r.TargetGroups.Green, tg, lb})
+			out = append(out, toGroup{r.TargetGroup(s.to), tg, lb})
 		}
 	}
 	return out, nil
@@ -268,7 +270,7 @@ func (r Reading) Check(g config.Gates) []Breach {
 	if g.MinRequestCount != nil && r.Requests < float64(*g.MinRequestCount) {
 		enough = false
 		out = append(out, Breach{Gate: GateMinRequestCount, Value: r.Requests, Limit: float64(*g.MinRequestCount),
-			Message: fmt.Sprintf("not enough traffic to judge: %.0f requests to green, %s needs %d", r.Requests, GateMinRequestCount, *g.MinRequestCount)})
+			Message: fmt.Sprintf("not enough traffic to judge: %.0f requests to %s, %s needs %d", r.Requests, r.Color, GateMinRequestCount, *g.MinRequestCount)})
 	}
 	if enough && g.Max5xxPercent != nil && r.ErrorPercent > *g.Max5xxPercent {
 		out = append(out, Breach{Gate: GateMax5xxPercent, Value: r.ErrorPercent, Limit: *g.Max5xxPercent,
@@ -282,15 +284,15 @@ func (r Reading) Check(g config.Gates) []Breach {
 		switch {
 		case r.MinHealthy == nil:
 			out = append(out, Breach{Gate: GateMinHealthyTargets, Value: math.NaN(), Limit: float64(*g.MinHealthyTargets),
-				Message: fmt.Sprintf("no HealthyHostCount data for green; %s needs %d", GateMinHealthyTargets, *g.MinHealthyTargets)})
+				Message: fmt.Sprintf("no HealthyHostCount data for %s; %s needs %d", r.Color, GateMinHealthyTargets, *g.MinHealthyTargets)})
 		case *r.MinHealthy < float64(*g.MinHealthyTargets):
 			out = append(out, Breach{Gate: GateMinHealthyTargets, Value: *r.MinHealthy, Limit: float64(*g.MinHealthyTargets),
-				Message: fmt.Sprintf("%g healthy green targets at the lowest, below %s %d", *r.MinHealthy, GateMinHealthyTargets, *g.MinHealthyTargets)})
+				Message: fmt.Sprintf("%g healthy %s targets at the lowest, below %s %d", *r.MinHealthy, r.Color, GateMinHealthyTargets, *g.MinHealthyTargets)})
 		}
 	}
 	if r.MaxUnhealthy != nil && *r.MaxUnhealthy > 0 {
 		out = append(out, Breach{Gate: GateUnhealthyTargets, Value: *r.MaxUnhealthy, Limit: 0,
-			Message: fmt.Sprintf("%g unhealthy green targets at the highest (UnHealthyHostCount); green must have none", *r.MaxUnhealthy)})
+			Message: fmt.Sprintf("%g unhealthy %s targets at the highest (UnHealthyHostCount); %s must have none", *r.MaxUnhealthy, r.Color, r.Color)})
 	}
 	return out
 }

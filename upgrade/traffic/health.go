@@ -33,8 +33,9 @@ func (u UnhealthyTarget) String() string {
 	return s
 }
 
-// HealthyTargets checks, with DescribeTargetHealth on each distinct green
-// target group, that green has targets and that all of them are healthy.
+// HealthyTargets checks, with DescribeTargetHealth on each distinct target
+// group of the colour traffic moves to, that it has targets and that all
+// of them are healthy.
 // It returns those that are not (initial, unhealthy, draining, unused,
 // unavailable), and an empty group as one entry; none means green is
 // ready for traffic.
@@ -42,7 +43,7 @@ func (s *Shifter) HealthyTargets(ctx context.Context) ([]UnhealthyTarget, error)
 	var out []UnhealthyTarget
 	seen := map[string]bool{}
 	for _, r := range s.rules {
-		tg := r.TargetGroups.Green
+		tg := r.TargetGroup(s.to)
 		if seen[tg] {
 			continue
 		}

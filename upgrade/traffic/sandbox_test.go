@@ -122,7 +122,7 @@ func (w *world) shifter(t *testing.T, elb traffic.ELBv2API, arns []string, opts 
 	for _, a := range arns {
 		rules = append(rules, w.rule(a))
 	}
-	s, err := traffic.NewShifter(elb, w.cw, rules, opts...)
+	s, err := traffic.NewShifter(elb, w.cw, rules, config.Green, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,8 +250,8 @@ func TestSetWeightsKeepsStickinessAndOtherGroups(t *testing.T) {
 		got[1].RuleARN != w.api || got[1].Blue != 90 || got[1].Green != 10 || len(got[1].Others) != 1 || got[1].Others[0] != (traffic.TargetGroupWeight{ARN: w.extra, Weight: 5}) {
 		t.Fatalf("Weights: %+v", got)
 	}
-	if p := got[0].GreenPercent(); p != 10 {
-		t.Errorf("GreenPercent %v", p)
+	if p := got[0].Percent(config.Green); p != 10 {
+		t.Errorf("Percent(green) %v", p)
 	}
 
 	// Already there: nothing is written.

@@ -17,13 +17,18 @@ import (
 )
 
 // Shifter sets and checks the blue/green weights of an environment's
-// listener rules and reads the gates on green. Acting (SetWeights) is split
+// listener rules as traffic moves from one colour (the live one) to the
+// other (the next one), and reads the gates and target health of the
+// colour traffic moves to. Weights are always reported as configured
+// (RuleWeights.Blue is the blue target group's), whichever way traffic
+// moves. Acting (SetWeights) is split
 // from checking (VerifyWeights), as argo-rollouts' traffic routers do
 // (rollout/trafficrouting), so the caller can journal between the two.
 type Shifter struct {
 	elb      ELBv2API
 	cw       CloudWatchAPI
 	rules    []config.ListenerRule
+	from, to string
 	attempts int
 	backoff  func(attempt int) time.Duration
 }
@@ -49,10 +54,15 @@ func defaultBackoff(attempt int) time.Duration {
 	return min(d, 10*time.Second)
 }
 
-// NewShifter returns a Shifter for the environment's listener rules
-// (config.Environment.Traffic.ListenerRules). Each rule needs an ARN and
-// two distinct target groups; cw may be nil when Evaluate is not used.
-func NewShifter(elb ELBv2API, cw CloudWatchAPI, rules []config.ListenerRule, opts ...Option) (*Shifter, error) {
+// NewShifter returns a Shifter that moves traffic to the colour to (blue
+// or green) on the environment's listener rules
+// (config.Environment.Traffic.ListenerRules), from the other colour. Each
+// rule needs an ARN and two distinct target groups; cw may be nil when
+// Evaluate is not used.
+func NewShifter(elb ELBv2API, cw CloudWatchAPI, rules []config.ListenerRule, to string, opts ...Option) (*Shifter, error) {
+	if !config.ValidColor(to) {
+		return nil, fmt.Errorf("traffic moves to %q, which is neither %s nor %s", to, config.Blue, config.Green)
+	}
 	if len(rules) == 0 {
 		return nil, errors.New("the environment has no listener rules (traffic.listenerRules)")
 	}
@@ -70,7 +80,7 @@ func NewShifter(elb ELBv2API, cw CloudWatchAPI, rules []config.ListenerRule, opt
 		}
 		seen[r.ARN] = true
 	}
-	s := &Shifter{elb: elb, cw: cw, rules: slices.Clone(rules), attempts: 5, backoff: defaultBackoff}
+	s := &Shifter{elb: elb, cw: cw, rules: slices.Clone(rules), from: config.OtherColor(to), to: to, attempts: 5, backoff: defaultBackoff}
 	for _, o := range opts {
 		o(s)
 	}
@@ -98,13 +108,27 @@ type RuleWeights struct {
 	StickinessSeconds int32 `json:"stickinessSeconds,omitempty"`
 }
 
-// GreenPercent is green's share of the blue/green pair, in percent (0 when
+// From and To are the colours traffic moves from and to.
+func (s *Shifter) From() string { return s.from }
+
+// To is the colour traffic moves to; see From.
+func (s *Shifter) To() string { return s.to }
+
+// Weight is the weight of the colour's target group.
+func (w RuleWeights) Weight(color string) int32 {
+	if color == config.Green {
+		return w.Green
+	}
+	return w.Blue
+}
+
+// Percent is the colour's share of the blue/green pair, in percent (0 when
 // both weights are 0). Other target groups of the forward are not counted.
-func (w RuleWeights) GreenPercent() float64 {
+func (w RuleWeights) Percent(color string) float64 {
 	if w.Blue+w.Green <= 0 {
 		return 0
 	}
-	return 100 * float64(w.Green) / float64(w.Blue+w.Green)
+	return 100 * float64(w.Weight(color)) / float64(w.Blue+w.Green)
 }
 
 // ErrUnsupportedRule is matched (errors.Is) by a *RuleError: a rule whose
@@ -143,8 +167,8 @@ func (s *Shifter) Weights(ctx context.Context) ([]RuleWeights, error) {
 	return out, errors.Join(errs...)
 }
 
-// SetWeights gives green greenPercent and blue 100-greenPercent on every
-// rule of the environment. Each ModifyRule carries the rule's full action
+// SetWeights gives the colour traffic moves to toPercent and the other
+// 100-toPercent on every rule of the environment. Each ModifyRule carries the rule's full action
 // list as DescribeRules returned it, with only the blue and green weights
 // changed: other actions, other target groups and stickiness stay as they
 // were (ModifyRule replaces the whole list,
@@ -154,9 +178,9 @@ func (s *Shifter) Weights(ctx context.Context) ([]RuleWeights, error) {
 // If any rule cannot be shifted (*RuleError), nothing is written. Otherwise
 // every rule is tried even after one fails, and the failures come back
 // joined, each naming its rule; Rollback restores a consistent state.
-func (s *Shifter) SetWeights(ctx context.Context, greenPercent int) error {
-	if greenPercent < 0 || greenPercent > 100 {
-		return fmt.Errorf("green weight %d is not a percentage (0-100)", greenPercent)
+func (s *Shifter) SetWeights(ctx context.Context, toPercent int) error {
+	if toPercent < 0 || toPercent > 100 {
+		return fmt.Errorf("%s weight %d is not a percentage (0-100)", s.to, toPercent)
 	}
 	rules, err := s.describe(ctx, s.rules)
 	if err != nil {
@@ -175,10 +199,10 @@ func (s *Shifter) SetWeights(ctx context.Context, greenPercent int) error {
 			refused = append(refused, err)
 			continue
 		}
-		if atWeights(w, greenPercent) {
+		if s.atWeights(w, toPercent) {
 			continue
 		}
-		acts, err := withWeights(r.Actions, lr, greenPercent)
+		acts, err := s.withWeights(r.Actions, lr, toPercent)
 		if err != nil {
 			refused = append(refused, err)
 			continue
@@ -186,7 +210,7 @@ func (s *Shifter) SetWeights(ctx context.Context, greenPercent int) error {
 		writes = append(writes, write{lr.ARN, acts})
 	}
 	if len(refused) > 0 {
-		return fmt.Errorf("setting weights %d/%d blue/green: nothing written: %w", 100-greenPercent, greenPercent, errors.Join(refused...))
+		return fmt.Errorf("setting weights %s: nothing written: %w", s.describeWeights(toPercent), errors.Join(refused...))
 	}
 	var errs []error
 	for _, w := range writes {
@@ -195,15 +219,15 @@ func (s *Shifter) SetWeights(ctx context.Context, greenPercent int) error {
 		}
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("setting weights %d/%d blue/green: %d of %d rules failed: %w", 100-greenPercent, greenPercent, len(errs), len(writes), errors.Join(errs...))
+		return fmt.Errorf("setting weights %s: %d of %d rules failed: %w", s.describeWeights(toPercent), len(errs), len(writes), errors.Join(errs...))
 	}
 	return nil
 }
 
 // VerifyWeights reads every rule back (DescribeRules) and fails, naming
-// each rule that disagrees and what it has, unless blue has
-// 100-greenPercent and green greenPercent on all of them.
-func (s *Shifter) VerifyWeights(ctx context.Context, greenPercent int) error {
+// each rule that disagrees and what it has, unless the colour traffic
+// moves to has toPercent and the other 100-toPercent on all of them.
+func (s *Shifter) VerifyWeights(ctx context.Context, toPercent int) error {
 	rules, err := s.describe(ctx, s.rules)
 	if err != nil {
 		return err
@@ -211,8 +235,8 @@ func (s *Shifter) VerifyWeights(ctx context.Context, greenPercent int) error {
 	var errs []error
 	for _, lr := range s.rules {
 		w, err := ruleWeights(rules[lr.ARN], lr)
-		if err == nil && !atWeights(w, greenPercent) {
-			err = fmt.Errorf("rule %s forwards %d/%d blue/green, want %d/%d", lr.ARN, w.Blue, w.Green, 100-greenPercent, greenPercent)
+		if err == nil && !s.atWeights(w, toPercent) {
+			err = fmt.Errorf("rule %s forwards %d/%d blue/green, want %s", lr.ARN, w.Blue, w.Green, s.describeWeights(toPercent))
 		}
 		if err != nil {
 			errs = append(errs, err)
@@ -224,7 +248,8 @@ func (s *Shifter) VerifyWeights(ctx context.Context, greenPercent int) error {
 	return nil
 }
 
-// Rollback sets every rule to 100% blue and reads each back, retrying the
+// Rollback sets every rule to 100% of the colour traffic moves from (the
+// live one) and reads each back, retrying the
 // rules that are not there yet (a failed write, a failed read, or a read
 // that disagrees) up to the configured attempts, waiting between attempts
 // unless ctx ends. A rule that cannot be shifted at all is reported and not
@@ -239,22 +264,22 @@ func (s *Shifter) Rollback(ctx context.Context) error {
 		pending, errs, permanent = s.rollbackOnce(ctx, pending, permanent)
 		if len(pending) == 0 {
 			if len(permanent) > 0 {
-				return fmt.Errorf("rolling back to blue: %w", errors.Join(permanent...))
+				return fmt.Errorf("rolling back to %s: %w", s.from, errors.Join(permanent...))
 			}
 			return nil
 		}
 		if attempt >= s.attempts {
-			return fmt.Errorf("rolling back to blue: %d rule(s) not at 100%% blue after %d attempts: %w",
-				len(pending), attempt, errors.Join(append(permanent, errs...)...))
+			return fmt.Errorf("rolling back to %s: %d rule(s) not at 100%% %s after %d attempts: %w",
+				s.from, len(pending), s.from, attempt, errors.Join(append(permanent, errs...)...))
 		}
 		if err := sleep(ctx, s.backoff(attempt)); err != nil {
-			return fmt.Errorf("rolling back to blue: %d rule(s) not at 100%% blue: %w",
-				len(pending), errors.Join(append(append(permanent, errs...), err)...))
+			return fmt.Errorf("rolling back to %s: %d rule(s) not at 100%% %s: %w",
+				s.from, len(pending), s.from, errors.Join(append(append(permanent, errs...), err)...))
 		}
 	}
 }
 
-// rollbackOnce writes 100/0 to the pending rules that need it and reads
+// rollbackOnce writes 100% from-colour to the pending rules that need it and reads
 // them back, one rule at a time so that one missing rule cannot stop the
 // others. It returns the rules still pending, this attempt's errors, and
 // the permanent failures so far.
@@ -277,10 +302,10 @@ func (s *Shifter) rollbackOnce(ctx context.Context, pending []config.ListenerRul
 			permanent = append(permanent, err)
 			continue
 		}
-		if atWeights(w, 0) {
+		if s.atWeights(w, 0) {
 			continue
 		}
-		acts, err := withWeights(r.Actions, lr, 0)
+		acts, err := s.withWeights(r.Actions, lr, 0)
 		if err != nil {
 			permanent = append(permanent, err)
 			continue
@@ -296,7 +321,7 @@ func (s *Shifter) rollbackOnce(ctx context.Context, pending []config.ListenerRul
 		r, err := s.describeOne(ctx, lr.ARN)
 		if err == nil {
 			var w RuleWeights
-			if w, err = ruleWeights(r, lr); err == nil && !atWeights(w, 0) {
+			if w, err = ruleWeights(r, lr); err == nil && !s.atWeights(w, 0) {
 				err = fmt.Errorf("rule %s still forwards %d/%d blue/green after ModifyRule", lr.ARN, w.Blue, w.Green)
 			}
 		}
@@ -374,9 +399,19 @@ func (s *Shifter) describeOne(ctx context.Context, arn string) (types.Rule, erro
 	return types.Rule{}, fmt.Errorf("describing listener rule %s: not in the answer", arn)
 }
 
-// atWeights reports whether a rule has blue 100-g and green g.
-func atWeights(w RuleWeights, g int) bool {
-	return int(w.Blue) == 100-g && int(w.Green) == g
+// atWeights reports whether a rule has toPercent on the colour traffic
+// moves to and the rest on the other.
+func (s *Shifter) atWeights(w RuleWeights, toPercent int) bool {
+	return int(w.Weight(s.to)) == toPercent && int(w.Weight(s.from)) == 100-toPercent
+}
+
+// describeWeights says toPercent as blue/green weights, "75/25 blue/green".
+func (s *Shifter) describeWeights(toPercent int) string {
+	blue := 100 - toPercent
+	if s.to == config.Blue {
+		blue = toPercent
+	}
+	return fmt.Sprintf("%d/%d blue/green", blue, 100-blue)
 }
 
 // forwardIndex finds the rule's forward action, refusing what eksbg cannot
@@ -460,9 +495,11 @@ func ruleWeights(r types.Rule, lr config.ListenerRule) (RuleWeights, error) {
 }
 
 // withWeights returns a copy of a rule's actions, as ModifyRule takes them,
-// with blue at 100-g and green at g and everything else as it was. The
-// input is not modified.
-func withWeights(actions []types.Action, lr config.ListenerRule, g int) ([]types.Action, error) {
+// with the colour traffic moves to at toPercent, the other at the rest and
+// everything else as it was. The input is not modified.
+func (s *Shifter) withWeights(actions []types.Action, lr config.ListenerRule, toPercent int) ([]types.Action, error) {
+	to := lr.TargetGroup(s.to)
+	from := lr.TargetGroup(s.from)
 	idx, err := forwardIndex(types.Rule{Actions: actions}, lr)
 	if err != nil {
 		return nil, err
@@ -482,17 +519,17 @@ func withWeights(actions []types.Action, lr config.ListenerRule, g int) ([]types
 	fwd := out[idx]
 	groups := forwardGroups(fwd)
 	tuples := make([]types.TargetGroupTuple, len(groups))
-	var hasBlue, hasGreen bool
+	var hasFrom, hasTo bool
 	for i, t := range groups {
 		tuples[i] = t
 		switch aws.ToString(t.TargetGroupArn) {
-		case lr.TargetGroups.Blue:
-			tuples[i].Weight, hasBlue = aws.Int32(int32(100-g)), true
-		case lr.TargetGroups.Green:
-			tuples[i].Weight, hasGreen = aws.Int32(int32(g)), true
+		case from:
+			tuples[i].Weight, hasFrom = aws.Int32(int32(100-toPercent)), true
+		case to:
+			tuples[i].Weight, hasTo = aws.Int32(int32(toPercent)), true
 		}
 	}
-	if !hasBlue || !hasGreen {
+	if !hasFrom || !hasTo {
 		return nil, &RuleError{lr.ARN, "forward action lacks the blue or the green target group"}
 	}
 	fc := types.ForwardActionConfig{}

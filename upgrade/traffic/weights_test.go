@@ -47,7 +47,8 @@ func TestWithWeights(t *testing.T) {
 		{"fixed response only", []types.Action{{Type: types.ActionTypeEnumFixedResponse}}, 10, nil, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := withWeights(c.in, lr, c.g)
+			s := &Shifter{from: config.Blue, to: config.Green}
+			got, err := s.withWeights(c.in, lr, c.g)
 			if c.err {
 				if !errors.Is(err, ErrUnsupportedRule) {
 					t.Fatalf("err = %v", err)
@@ -108,7 +109,7 @@ func TestNewShifterValidates(t *testing.T) {
 		{"no green", []config.ListenerRule{{ARN: ruleARN, TargetGroups: config.TargetGroups{Blue: blueTG}}}, false},
 		{"same group", []config.ListenerRule{{ARN: ruleARN, TargetGroups: config.TargetGroups{Blue: blueTG, Green: blueTG}}}, false},
 	} {
-		if _, err := NewShifter(nil, nil, c.rules); (err == nil) != c.ok {
+		if _, err := NewShifter(nil, nil, c.rules, config.Green); (err == nil) != c.ok {
 			t.Errorf("%s: %v", c.name, err)
 		}
 	}

@@ -1,4 +1,4 @@
-package upgrade
+package preflight
 
 import (
 	"context"
@@ -82,7 +82,7 @@ func TestPlanMultiVersionJump(t *testing.T) {
 		t.Fatal(err)
 	}
 	schema, _ := testenv.EksctlSchema(t)
-	p, err := MakePlan(ctx, PlanOptions{Env: penv, ProjectDir: dir, To: "1.32", AWS: env.AWS, Terraform: tf, Schema: schema,
+	p, err := MakePlan(ctx, Options{Env: penv, ProjectDir: dir, To: "1.32", AWS: env.AWS, Terraform: tf, Schema: schema,
 		ArgoCD:   func(context.Context) (*rest.Config, error) { return rc, nil }, // the Applications live on blue in this test
 		Capacity: CheckCapacity(env.AWS, penv)})
 	if err != nil {

@@ -1,4 +1,4 @@
-package upgrade
+package preflight
 
 import (
 	"context"
@@ -25,6 +25,7 @@ import (
 
 	"github.com/eksbg/eksbg/clusters"
 	"github.com/eksbg/eksbg/internal/findings"
+	"github.com/eksbg/eksbg/internal/gitops"
 	"github.com/eksbg/eksbg/internal/kubeaccess"
 	"github.com/eksbg/eksbg/internal/sandbox/kube"
 	"github.com/eksbg/eksbg/internal/sandbox/sandboxtest"
@@ -114,7 +115,7 @@ func TestCompatibilityChecks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	apps, err := AppObjects(ctx, dyn, "argocd", "shop-blue", "")
+	apps, err := gitops.AppObjects(ctx, dyn, "argocd", "shop-blue", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +199,7 @@ func seed(ctx context.Context, t *testing.T, rc *rest.Config, kc kubernetes.Inte
 		must(err)
 	}
 	// The API server serves a new CRD's resource a moment after creating it.
-	for _, gvr := range []schema.GroupVersionResource{tgbResource, applicationResource} {
+	for _, gvr := range []schema.GroupVersionResource{tgbResource, gitops.ApplicationGVR} {
 		err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
 			_, err := dyn.Resource(gvr).Namespace("default").List(ctx, metav1.ListOptions{})
 			return err == nil, nil
@@ -258,12 +259,12 @@ func seed(ctx context.Context, t *testing.T, rc *rest.Config, kc kubernetes.Inte
 		"spec": map[string]any{"destination": map[string]any{"name": "shop-blue", "namespace": "shop"},
 			"source": map[string]any{"repoURL": "git://catalog", "path": "platform"}},
 	}}
-	created, err := dyn.Resource(applicationResource).Namespace("argocd").Create(ctx, app, metav1.CreateOptions{})
+	created, err := dyn.Resource(gitops.ApplicationGVR).Namespace("argocd").Create(ctx, app, metav1.CreateOptions{})
 	must(err)
 	must(unstructured.SetNestedSlice(created.Object, []any{
 		map[string]any{"group": "flowcontrol.apiserver.k8s.io", "version": "v1beta3", "kind": "PriorityLevelConfiguration", "name": "shop-batch"},
 		map[string]any{"group": "apps", "version": "v1", "kind": "Deployment", "namespace": "shop", "name": "web"},
 	}, "status", "resources"))
-	_, err = dyn.Resource(applicationResource).Namespace("argocd").Update(ctx, created, metav1.UpdateOptions{})
+	_, err = dyn.Resource(gitops.ApplicationGVR).Namespace("argocd").Update(ctx, created, metav1.UpdateOptions{})
 	must(err)
 }

@@ -1,4 +1,4 @@
-package upgrade
+package gitops
 
 import (
 	"context"
@@ -14,8 +14,10 @@ import (
 	"github.com/eksbg/eksbg/internal/findings"
 )
 
-// applicationResource is Argo CD's Application.
-var applicationResource = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "applications"}
+// TargetGroupBindingGVR is the AWS Load Balancer Controller's
+// TargetGroupBinding (elbv2.k8s.aws/v1beta1), which binds a Service to a
+// target group: how Argo CD's apps receive a colour's traffic.
+var TargetGroupBindingGVR = schema.GroupVersionResource{Group: "elbv2.k8s.aws", Version: "v1beta1", Resource: "targetgroupbindings"}
 
 // AppObjects lists the objects Argo CD renders for the Applications whose
 // destination is the named cluster (by name, or by server URL), from each
@@ -24,7 +26,7 @@ var applicationResource = schema.GroupVersionResource{Group: "argoproj.io", Vers
 // removed-API check sees what the manifests say, even for an object the
 // cluster refused to take.
 func AppObjects(ctx context.Context, mgmt dynamic.Interface, namespace, cluster, server string) ([]clusters.Object, error) {
-	list, err := mgmt.Resource(applicationResource).Namespace(namespace).List(ctx, metav1.ListOptions{})
+	list, err := mgmt.Resource(ApplicationGVR).Namespace(namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, fmt.Errorf("no Argo CD Applications API on the management cluster (namespace %s): is Argo CD installed there?", namespace)

@@ -1,9 +1,11 @@
-// Package upgrade runs eksbg's blue/green upgrade: the plan, the preflight
-// checks, and (in later work) the journaled phases that build green, move
-// apps and traffic, and tear blue down. It talks to AWS, Terraform, eksctl
-// and Kubernetes through narrow interfaces and never to a terminal: the
-// CLI and the TUI render what it returns.
-package upgrade
+// Package preflight works out what an upgrade would do and whether it may:
+// green's eksctl config derived from blue's, and the checks the upgrade's
+// preflight phase runs (EKS upgrade insights, removed APIs in what runs and
+// in the Argo CD apps' manifests, workloads that would drop requests, Spot
+// without a termination handler, subnet capacity and service quotas). It
+// changes nothing; `eksbg plan` shows its Plan, and package upgrade runs it
+// as its first phase. It renders plans but never talks to a terminal.
+package preflight
 
 import (
 	"context"
@@ -25,33 +27,24 @@ import (
 	"github.com/eksbg/eksbg/clusters"
 	"github.com/eksbg/eksbg/internal/config"
 	"github.com/eksbg/eksbg/internal/findings"
+	"github.com/eksbg/eksbg/internal/gitops"
 	"github.com/eksbg/eksbg/internal/kubeaccess"
 	"github.com/eksbg/eksbg/internal/textdiff"
 	"github.com/eksbg/eksbg/terraform"
+	"github.com/eksbg/eksbg/upgrade/journal"
 )
 
-// Colors of a blue/green pair.
-const (
-	Blue  = "blue"
-	Green = "green"
-)
-
-// Other is the color that is not c.
-func Other(c string) string {
-	if c == Blue {
-		return Green
-	}
-	return Blue
-}
-
-// PlanOptions are what MakePlan needs.
-type PlanOptions struct {
+// Options are what MakePlan needs.
+type Options struct {
 	Env *config.Environment
 	// ProjectDir is the directory of eksbg.yaml: relative paths in Env are
 	// relative to it.
 	ProjectDir string
 	// To is green's Kubernetes version.
 	To string
+	// Backend holds the live colour's record (nil: none, the eksctl
+	// config's cluster is live; journal.LiveColor).
+	Backend journal.Backend
 	// AWS is the environment's AWS configuration.
 	AWS aws.Config
 	// Terraform reads the network.
@@ -107,7 +100,7 @@ type PhaseEstimate struct {
 
 // MakePlan derives green from blue and checks everything the preflight
 // phase checks, without creating anything.
-func MakePlan(ctx context.Context, o PlanOptions) (*Plan, error) {
+func MakePlan(ctx context.Context, o Options) (*Plan, error) {
 	env := o.Env
 	cfgPath := env.Cluster.EksctlConfig
 	if !filepath.IsAbs(cfgPath) {
@@ -117,16 +110,27 @@ func MakePlan(ctx context.Context, o PlanOptions) (*Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading the environment's eksctl config: %w", err)
 	}
-	blueName := blueCfg.Name()
-	color := ""
-	for _, c := range []string{Blue, Green} {
-		if env.ClusterName(c) == blueName {
-			color = c
+	recorded := ""
+	if o.Backend != nil {
+		lv, err := o.Backend.Live(ctx, env.Name)
+		if err != nil {
+			return nil, err
+		}
+		if lv != nil {
+			recorded = lv.Color
 		}
 	}
-	if color == "" {
-		return nil, fmt.Errorf("%s names cluster %q, which is neither %q nor %q (cluster.nameTemplate %q of environment %s)",
-			cfgPath, blueName, env.ClusterName(Blue), env.ClusterName(Green), env.Cluster.NameTemplate, env.Name)
+	color, err := env.LiveColor(recorded, blueCfg.Name())
+	if err != nil {
+		return nil, err
+	}
+	blueName := blueCfg.Name()
+	if want := env.ClusterName(color); blueName != want {
+		// An upgrade completed and recorded its colour, but the config it
+		// wrote was not kept (or was reverted): green would be derived
+		// from the wrong cluster.
+		return nil, fmt.Errorf("%s describes %s, but %s is the live cluster (the state backend's record): restore the config the last upgrade wrote for %s, then plan again",
+			cfgPath, blueName, want, want)
 	}
 	eksc := eks.NewFromConfig(o.AWS)
 	live, err := eksc.DescribeCluster(ctx, &eks.DescribeClusterInput{Name: aws.String(blueName)})
@@ -137,7 +141,7 @@ func MakePlan(ctx context.Context, o PlanOptions) (*Plan, error) {
 	if cmpMinor(o.To, blueVersion) <= 0 {
 		return nil, fmt.Errorf("green's version %s is not newer than %s's %s: blue/green upgrades go forward", o.To, blueName, blueVersion)
 	}
-	greenColor := Other(color)
+	greenColor := config.OtherColor(color)
 	p := &Plan{Environment: env.Name,
 		Blue:  ClusterRef{Name: blueName, Color: color, Version: blueVersion},
 		Green: ClusterRef{Name: env.ClusterName(greenColor), Color: greenColor, Version: o.To}}
@@ -245,7 +249,7 @@ func MakePlan(ctx context.Context, o PlanOptions) (*Plan, error) {
 // target blue (and will target green through the same ApplicationSets). A
 // failure to reach Argo CD does not stop the plan: it becomes a warning
 // saying what was not checked.
-func (o PlanOptions) argoObjects(ctx context.Context, blue, endpoint string) ([]clusters.Object, *findings.Finding) {
+func (o Options) argoObjects(ctx context.Context, blue, endpoint string) ([]clusters.Object, *findings.Finding) {
 	warn := func(err error) *findings.Finding {
 		return &findings.Finding{Severity: findings.Warn, Check: CheckRemovedAPI, Where: findings.Where{Object: "Argo CD"},
 			What: "the manifests of blue's Argo CD Applications were not checked for removed APIs: " + err.Error(),
@@ -266,7 +270,7 @@ func (o PlanOptions) argoObjects(ctx context.Context, blue, endpoint string) ([]
 	if ns == "" {
 		ns = "argocd"
 	}
-	objs, err := AppObjects(ctx, dyn, ns, blue, endpoint)
+	objs, err := gitops.AppObjects(ctx, dyn, ns, blue, endpoint)
 	if err != nil {
 		return nil, warn(err)
 	}

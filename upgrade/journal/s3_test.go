@@ -1,4 +1,4 @@
-package state
+package journal
 
 import (
 	"bufio"
@@ -201,10 +201,10 @@ func TestForEnvironment(t *testing.T) {
 		s3c  S3API
 		want string // %T and fields of the backend, or the error
 	}{
-		{"local default", config.State{}, nil, "*state.Local /proj/.eksbg/state"},
-		{"local relative", config.State{Backend: "local", Dir: "state"}, nil, "*state.Local /proj/state"},
-		{"local absolute", config.State{Backend: "local", Dir: "/var/eksbg"}, c, "*state.Local /var/eksbg"},
-		{"s3", config.State{Backend: "s3", Bucket: "eksbg-state", Prefix: "p"}, c, "*state.S3 eksbg-state p"},
+		{"local default", config.State{}, nil, "*journal.Local /proj/.eksbg/state"},
+		{"local relative", config.State{Backend: "local", Dir: "state"}, nil, "*journal.Local /proj/state"},
+		{"local absolute", config.State{Backend: "local", Dir: "/var/eksbg"}, c, "*journal.Local /var/eksbg"},
+		{"s3", config.State{Backend: "s3", Bucket: "eksbg-state", Prefix: "p"}, c, "*journal.S3 eksbg-state p"},
 		{"s3 without a client", config.State{Backend: "s3", Bucket: "eksbg-state"}, nil, "error: state backend s3 (bucket eksbg-state) needs an S3 client"},
 		{"s3 without a bucket", config.State{Backend: "s3"}, c, "error: state backend s3 needs state.bucket"},
 		{"unknown", config.State{Backend: "gcs"}, nil, `error: state backend "gcs" is not supported: use local or s3`},

@@ -1,4 +1,4 @@
-// Package state keeps what an upgrade must remember across processes and
+// Package journal keeps what an upgrade must remember across processes and
 // machines: the journal of each environment's upgrade (every step recorded
 // before and after it acts, so a rerun resumes), the lock that allows one
 // upgrade per environment at a time, and the live color.
@@ -7,7 +7,7 @@
 // atomic writes with fsync), S3 in an S3 bucket (conditional writes).
 // Writes are compare-and-swap on a version, so that two writers cannot
 // both win even where the lock is advisory.
-package state
+package journal
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/eksbg/eksbg/clusters"
 	"github.com/eksbg/eksbg/internal/config"
 )
 
@@ -179,4 +180,28 @@ func ForEnvironment(st config.State, projectDir string, s3c S3API) (Backend, err
 		return &S3{Client: s3c, Bucket: st.Bucket, Prefix: st.Prefix}, nil
 	}
 	return nil, fmt.Errorf("state backend %q is not supported: use %s or %s", st.Backend, config.StateBackendLocal, config.StateBackendS3)
+}
+
+// LiveColor is config.Environment.LiveColor with its inputs read: the
+// backend's record of the live colour (b may be nil: no record) and the
+// cluster the environment's eksctl config names.
+func LiveColor(ctx context.Context, b Backend, env *config.Environment) (string, error) {
+	recorded := ""
+	if b != nil {
+		lv, err := b.Live(ctx, env.Name)
+		if err != nil {
+			return "", err
+		}
+		if lv != nil {
+			recorded = lv.Color
+		}
+	}
+	if config.ValidColor(recorded) {
+		return recorded, nil
+	}
+	cfg, err := clusters.Load(env.Cluster.EksctlConfig)
+	if err != nil {
+		return "", fmt.Errorf("loading the environment's eksctl config: %w", err)
+	}
+	return env.LiveColor(recorded, cfg.Name())
 }

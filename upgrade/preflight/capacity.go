@@ -1,4 +1,4 @@
-package upgrade
+package preflight
 
 import (
 	"context"
@@ -15,18 +15,20 @@ import (
 )
 
 // CheckCapacity is the capacity check of the derived green config, in the
-// form PlanOptions.Capacity takes: the report, and its FAIL and WARN lines
+// form Options.Capacity takes: the report, and its FAIL and WARN lines
 // as findings (check "capacity" for zones and subnets, "quota" for service
 // quotas) with their remedies as fixes.
 //
-// The live cluster whose pods and aws-node settings the model reads is the
-// other color of the one green's config names.
+// The colour being built is the one whose cluster green's config names;
+// the live cluster whose pods and aws-node settings the model reads, and
+// whose target groups green's take over from, is the other colour's.
 func CheckCapacity(cfg aws.Config, env *config.Environment) func(context.Context, *clusters.Config) (any, []findings.Finding, error) {
 	return func(ctx context.Context, green *clusters.Config) (any, []findings.Finding, error) {
-		blue := env.ClusterName(Blue)
-		if green.Name() == blue {
-			blue = env.ClusterName(Green)
+		next := config.Green
+		if green.Name() == env.ClusterName(config.Blue) {
+			next = config.Blue
 		}
+		blue := env.ClusterName(config.OtherColor(next))
 		c, err := capacity.FromConfig(green, capacity.ConfigOptions{PodsPerNode: env.Cluster.PodsPerNode})
 		if err != nil {
 			return nil, nil, err
@@ -35,7 +37,7 @@ func CheckCapacity(cfg aws.Config, env *config.Environment) func(context.Context
 		in := capacity.Input{Name: env.Name, Cluster: c, BlueCluster: blue}
 		for _, r := range env.Traffic.ListenerRules {
 			in.ListenerRules = append(in.ListenerRules, r.ARN)
-			in.GreenTargetGroups = append(in.GreenTargetGroups, r.TargetGroup(config.Green))
+			in.GreenTargetGroups = append(in.GreenTargetGroups, r.TargetGroup(next))
 		}
 		rep, err := capacity.Check(ctx, kubesource.Clients(cfg), in)
 		if err != nil {
