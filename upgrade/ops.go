@@ -61,13 +61,13 @@ func Rollback(ctx context.Context, o Options, deleteGreen bool) (*Summary, error
 			if err != nil {
 				return nil, err
 			}
-			if err := gitops.SetSingletons(ctx, m.kc, r.gitNS, r.green, false); err != nil && !isNotFound(err) {
+			if err := gitops.SetSingletons(ctx, m.Core, r.gitNS, r.green, false); err != nil && !isNotFound(err) {
 				return nil, err
 			}
 			if _, err := r.waitSyncedIfExists(ctx, r.green); err != nil {
 				return nil, err
 			}
-			return nil, gitops.SetSingletons(ctx, m.kc, r.gitNS, r.blue, true)
+			return nil, gitops.SetSingletons(ctx, m.Core, r.gitNS, r.blue, true)
 		}); err != nil {
 			return err
 		}
@@ -131,17 +131,33 @@ func Shift(ctx context.Context, o Options, weight int) error {
 	if !j.Open() || !j.Completed(string(PhaseParity), "") {
 		return fmt.Errorf("environment %s has no upgrade past its parity checks: green must exist, run the apps and have healthy targets before it takes traffic ('eksbg upgrade --env %s --to VERSION')", o.Env.Name, o.Env.Name)
 	}
+	if e, ok := teardownStarted(j); ok && weight < 100 {
+		return fmt.Errorf("%s is being torn down (step %q %s at %s): traffic must stay on %s; finish the upgrade with 'eksbg upgrade --env %s --to %s --approve'",
+			j.From.Name, e.Step, e.State, e.At.Format(time.RFC3339), j.To.Name, o.Env.Name, j.To.Version)
+	}
 	r.j = j
 	// A step of its own, not the shift phase: the upgrade's own steps and
 	// phases keep their state, and those after the shift check the weights
 	// they need (hand-off and teardown want everything on green).
 	r.calls.setPhase(PhaseShift)
-	return r.step(ctx, PhaseShift, fmt.Sprintf("manual %d%% at %s", weight, r.o.Now().UTC().Format(time.RFC3339)), func(ctx context.Context) (map[string]string, error) {
+	return r.step(ctx, PhaseShift, fmt.Sprintf("manual %d%% at %s", weight, r.clock.Now().UTC().Format(time.RFC3339)), func(ctx context.Context) (map[string]string, error) {
 		if weight == 0 {
 			return nil, r.breachRollback(ctx, 0, nil, errors.New("shifted back by hand"))
 		}
 		return r.shiftStep(ctx, weight)
 	})
+}
+
+// teardownStarted returns the first teardown step the journal has (the
+// teardown's phase entry does not count: it only says the phase was
+// reached, perhaps to wait for approval).
+func teardownStarted(j *journal.Journal) (journal.Entry, bool) {
+	for _, e := range j.Entries {
+		if e.Phase == string(PhaseTeardown) && e.Step != "" {
+			return e, true
+		}
+	}
+	return journal.Entry{}, false
 }
 
 // Status is an environment's state as `eksbg status` shows it.

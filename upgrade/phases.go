@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -19,45 +20,23 @@ import (
 
 	"github.com/eksbg/eksbg/clusters"
 	"github.com/eksbg/eksbg/internal/findings"
+	"github.com/eksbg/eksbg/internal/wait"
 	"github.com/eksbg/eksbg/upgrade/journal"
 	"github.com/eksbg/eksbg/upgrade/preflight"
 )
 
-// waitFor calls check every interval until it reports done, ctx ends or
-// timeout passes; progress messages become Waiting events. The error after
-// a timeout carries check's last message, which says what is missing.
-func (r *run) waitFor(ctx context.Context, ph Phase, what string, timeout time.Duration, check func(ctx context.Context) (done bool, msg string, err error)) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	t := time.NewTimer(0)
-	defer t.Stop()
-	last := ""
-	for {
-		select {
-		case <-ctx.Done():
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return fmt.Errorf("%s: not done after %s: %s", what, timeout, last)
-			}
-			return fmt.Errorf("%s: %w", what, ctx.Err())
-		case <-t.C:
-		}
-		done, msg, err := check(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				continue // the select above reports it
-			}
-			return fmt.Errorf("%s: %w", what, err)
-		}
-		if done {
-			return nil
-		}
-		if msg != last {
-			r.em.Emit(Event{Kind: Waiting, Phase: ph, Step: what, Message: msg})
-			last = msg
-		}
-		t.Reset(r.o.PollInterval)
-	}
+// waitFor polls check (wait.Poll) every PollInterval until it reports
+// done, ctx ends or timeout passes on the run's clock; each new progress
+// message becomes a Waiting event. The error after a timeout carries
+// check's last message, which says what is missing.
+func (r *run) waitFor(ctx context.Context, ph Phase, what string, timeout time.Duration, check wait.Check) error {
+	return wait.Poll(ctx, r.clock, what, r.o.PollInterval, timeout, check, func(msg string) {
+		r.em.Emit(Event{Kind: Waiting, Phase: ph, Step: what, Message: msg})
+	})
 }
+
+// sleep waits d on the run's clock, unless ctx ends first.
+func (r *run) sleep(ctx context.Context, d time.Duration) error { return r.clock.Sleep(ctx, d) }
 
 // preflight: capacity, quotas and compatibility, through MakePlan. A
 // blocking finding stops the upgrade unless its check is forced; the
@@ -70,9 +49,9 @@ func (r *run) preflight(ctx context.Context) error {
 			if err != nil {
 				return nil, err
 			}
-			return c.rc, nil
+			return c.REST, nil
 		}
-		p, err := preflight.MakePlan(ctx, preflight.Options{Env: r.o.Env, ProjectDir: r.o.ProjectDir, To: r.o.To, AWS: r.o.AWS, Backend: r.o.Backend,
+		p, err := r.o.Preflight(ctx, preflight.Options{Env: r.o.Env, ProjectDir: r.o.ProjectDir, To: r.o.To, AWS: r.o.AWS, Backend: r.o.Backend,
 			Terraform: r.o.Terraform, Schema: r.o.Schema, REST: rest, ArgoCD: r.o.Management, Capacity: r.o.Capacity})
 		if err != nil {
 			return nil, err
@@ -86,7 +65,7 @@ func (r *run) preflight(ctx context.Context) error {
 				continue
 			}
 			if reason, ok := r.o.Force[f.Check]; ok {
-				r.j.Forced = append(r.j.Forced, journal.Override{Check: f.Check, Reason: reason, Who: r.o.Who, At: r.o.Now().UTC()})
+				r.j.Forced = append(r.j.Forced, journal.Override{Check: f.Check, Reason: reason, Who: r.o.Who, At: r.clock.Now().UTC()})
 				r.em.Emit(Event{Kind: Warning, Phase: PhasePreflight, Message: fmt.Sprintf("forced past [%s] %s: %s", f.Check, f.What, reason)})
 				continue
 			}
@@ -94,7 +73,7 @@ func (r *run) preflight(ctx context.Context) error {
 		}
 		if len(blocking) > 0 {
 			err := &RefusedError{Findings: blocking}
-			r.j.Entries = append(r.j.Entries, journal.Entry{Phase: string(PhasePreflight), Step: "checks", State: journal.Failed, At: r.o.Now().UTC(), Message: err.Error()})
+			r.j.Entries = append(r.j.Entries, journal.Entry{Phase: string(PhasePreflight), Step: "checks", State: journal.Failed, At: r.clock.Now().UTC(), Message: err.Error()})
 			if eerr := r.end(ctx, "refused at preflight"); eerr != nil {
 				return nil, eerr
 			}
@@ -146,7 +125,7 @@ func (r *run) greenConfig() (*clusters.Config, string, error) {
 
 // describe returns a cluster, or nil when it does not exist.
 func (r *run) describe(ctx context.Context, name string) (*ekstypes.Cluster, error) {
-	out, err := r.eks.DescribeCluster(ctx, &eks.DescribeClusterInput{Name: aws.String(name)})
+	out, err := r.cl.EKS.DescribeCluster(ctx, &eks.DescribeClusterInput{Name: aws.String(name)})
 	var nf *ekstypes.ResourceNotFoundException
 	if errors.As(err, &nf) {
 		return nil, nil
@@ -184,11 +163,14 @@ func (r *run) createGreen(ctx context.Context) error {
 			}
 			return nil, nil
 		case c.Status == ekstypes.ClusterStatusDeleting || c.Status == ekstypes.ClusterStatusFailed:
-			return nil, fmt.Errorf("cluster %s exists and is %s: wait for it to go (or delete it with 'eksctl delete cluster --name %s'), then rerun", r.green, c.Status, r.green)
+			return nil, fmt.Errorf("cluster %s exists and is %s: wait for it to go (or delete it with 'eksctl delete cluster --name %s --region %s --wait'), then rerun", r.green, c.Status, r.green, r.o.Env.AWS.Region)
+		}
+		if err := r.adoptable(ctx, c, spec); err != nil {
+			return nil, err
 		}
 		// It exists (a crash interrupted eksctl): finish what eksctl did not.
 		r.em.Emit(Event{Kind: Info, Phase: PhaseCreate, Message: fmt.Sprintf("%s exists (%s): waiting for it, then creating missing node groups", r.green, c.Status)})
-		w := eks.NewClusterActiveWaiter(r.eks, func(o *eks.ClusterActiveWaiterOptions) { o.MinDelay, o.MaxDelay = r.o.PollInterval, 4*r.o.PollInterval })
+		w := eks.NewClusterActiveWaiter(r.cl.EKS, func(o *eks.ClusterActiveWaiterOptions) { o.MinDelay, o.MaxDelay = r.o.PollInterval, 4*r.o.PollInterval })
 		if err := w.Wait(ctx, &eks.DescribeClusterInput{Name: aws.String(r.green)}, r.o.Timeouts.Create); err != nil {
 			return nil, fmt.Errorf("waiting for %s to be ACTIVE: %w", r.green, err)
 		}
@@ -226,7 +208,7 @@ func (r *run) createGreen(ctx context.Context) error {
 	}
 	_ = region
 	if err := r.step(ctx, PhaseCreate, "wait for node groups and add-ons", func(ctx context.Context) (map[string]string, error) {
-		ngw := eks.NewNodegroupActiveWaiter(r.eks, func(o *eks.NodegroupActiveWaiterOptions) {
+		ngw := eks.NewNodegroupActiveWaiter(r.cl.EKS, func(o *eks.NodegroupActiveWaiterOptions) {
 			o.MinDelay, o.MaxDelay = r.o.PollInterval, 4*r.o.PollInterval
 		})
 		for _, ng := range managed(spec) {
@@ -238,7 +220,7 @@ func (r *run) createGreen(ctx context.Context) error {
 		if err != nil {
 			return nil, err
 		}
-		aw := eks.NewAddonActiveWaiter(r.eks, func(o *eks.AddonActiveWaiterOptions) { o.MinDelay, o.MaxDelay = r.o.PollInterval, 4*r.o.PollInterval })
+		aw := eks.NewAddonActiveWaiter(r.cl.EKS, func(o *eks.AddonActiveWaiterOptions) { o.MinDelay, o.MaxDelay = r.o.PollInterval, 4*r.o.PollInterval })
 		for _, a := range addons {
 			if err := aw.Wait(ctx, &eks.DescribeAddonInput{ClusterName: aws.String(r.green), AddonName: aws.String(a)}, r.o.Timeouts.Create); err != nil {
 				return nil, fmt.Errorf("waiting for add-on %s of %s: %w", a, r.green, err)
@@ -251,7 +233,7 @@ func (r *run) createGreen(ctx context.Context) error {
 	if err := r.step(ctx, PhaseCreate, "wait for nodes", func(ctx context.Context) (map[string]string, error) {
 		want := 0
 		for _, ng := range managed(spec) {
-			d, err := r.eks.DescribeNodegroup(ctx, &eks.DescribeNodegroupInput{ClusterName: aws.String(r.green), NodegroupName: aws.String(ng.Name)})
+			d, err := r.cl.EKS.DescribeNodegroup(ctx, &eks.DescribeNodegroupInput{ClusterName: aws.String(r.green), NodegroupName: aws.String(ng.Name)})
 			if err != nil {
 				return nil, fmt.Errorf("describing node group %s: %w", ng.Name, err)
 			}
@@ -265,7 +247,7 @@ func (r *run) createGreen(ctx context.Context) error {
 		}
 		ready := 0
 		err = r.waitFor(ctx, PhaseCreate, "nodes Ready", r.o.Timeouts.Nodes, func(ctx context.Context) (bool, string, error) {
-			nodes, err := kc.kc.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+			nodes, err := kc.Core.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 			if err != nil {
 				return false, "", err
 			}
@@ -304,9 +286,42 @@ func (r *run) createGreen(ctx context.Context) error {
 	})
 }
 
+// adoptable refuses to take over an existing green that is not the one
+// this upgrade renders: another Kubernetes version (a green a rollback
+// kept from an earlier upgrade), or node groups the config does not have.
+// Adopting it would shift traffic to a cluster nobody planned.
+func (r *run) adoptable(ctx context.Context, c *ekstypes.Cluster, spec *clusters.Spec) error {
+	fix := fmt.Sprintf("delete it with 'eksctl delete cluster --name %s --region %s --wait' and rerun this upgrade, or end this upgrade with 'eksbg rollback --env %s' and keep it",
+		r.green, r.o.Env.AWS.Region, r.o.Env.Name)
+	if have := aws.ToString(c.Version); spec.Version != "" && have != spec.Version {
+		return fmt.Errorf("cluster %s already exists at Kubernetes %s, but this upgrade builds it at %s: it is not the green this upgrade rendered; %s",
+			r.green, have, spec.Version, fix)
+	}
+	have, err := r.nodegroups(ctx, r.green)
+	if err != nil {
+		return err
+	}
+	want := map[string]bool{}
+	for _, ng := range managed(spec) {
+		want[ng.Name] = true
+	}
+	var extra []string
+	for ng := range have {
+		if !want[ng] {
+			extra = append(extra, ng)
+		}
+	}
+	if len(extra) > 0 {
+		sort.Strings(extra)
+		return fmt.Errorf("cluster %s already exists with node groups %s that green's config does not have: it is not the green this upgrade rendered; %s",
+			r.green, strings.Join(extra, ", "), fix)
+	}
+	return nil
+}
+
 func (r *run) nodegroups(ctx context.Context, cluster string) (map[string]bool, error) {
 	out := map[string]bool{}
-	p := eks.NewListNodegroupsPaginator(r.eks, &eks.ListNodegroupsInput{ClusterName: aws.String(cluster)})
+	p := eks.NewListNodegroupsPaginator(r.cl.EKS, &eks.ListNodegroupsInput{ClusterName: aws.String(cluster)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
@@ -321,7 +336,7 @@ func (r *run) nodegroups(ctx context.Context, cluster string) (map[string]bool, 
 
 func (r *run) addons(ctx context.Context, cluster string) ([]string, error) {
 	var out []string
-	p := eks.NewListAddonsPaginator(r.eks, &eks.ListAddonsInput{ClusterName: aws.String(cluster)})
+	p := eks.NewListAddonsPaginator(r.cl.EKS, &eks.ListAddonsInput{ClusterName: aws.String(cluster)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {

@@ -80,7 +80,7 @@ func (r *run) register(ctx context.Context) error {
 		if err != nil {
 			return nil, err
 		}
-		if err := gitops.RegisterCluster(ctx, m.kc, r.gitNS, ac); err != nil {
+		if err := gitops.RegisterCluster(ctx, m.Core, r.gitNS, ac); err != nil {
 			return nil, err
 		}
 		return map[string]string{"secret": r.gitNS + "/" + gitops.SecretName(r.green)}, nil
@@ -110,7 +110,7 @@ func (r *run) waitSynced(ctx context.Context, ph Phase, cluster string, twins bo
 		if err != nil {
 			return 0, err
 		}
-		blueApps, err := gitops.ListApplications(ctx, m.dyn, r.gitNS, bs)
+		blueApps, err := gitops.ListApplications(ctx, m.Dynamic, r.gitNS, bs)
 		if err != nil {
 			return 0, err
 		}
@@ -119,7 +119,7 @@ func (r *run) waitSynced(ctx context.Context, ph Phase, cluster string, twins bo
 	wctx, cancel := context.WithTimeout(ctx, r.o.Timeouts.Sync)
 	defer cancel()
 	ready := 0
-	apps, err := gitops.WaitApplications(wctx, m.dyn, r.gitNS, server, func(apps []gitops.Application) bool {
+	apps, err := gitops.WaitApplications(wctx, m.Dynamic, r.gitNS, server, func(apps []gitops.Application) bool {
 		ready = 0
 		for _, a := range apps {
 			if a.SyncedHealthy() {
@@ -163,11 +163,11 @@ func (r *run) parity(ctx context.Context) error {
 		if err != nil {
 			return nil, err
 		}
-		blueApps, err := gitops.ListApplications(ctx, m.dyn, r.gitNS, bs)
+		blueApps, err := gitops.ListApplications(ctx, m.Dynamic, r.gitNS, bs)
 		if err != nil {
 			return nil, err
 		}
-		greenApps, err := gitops.ListApplications(ctx, m.dyn, r.gitNS, gs)
+		greenApps, err := gitops.ListApplications(ctx, m.Dynamic, r.gitNS, gs)
 		if err != nil {
 			return nil, err
 		}
@@ -197,7 +197,7 @@ func (r *run) parity(ctx context.Context) error {
 		n := 0
 		err = r.waitFor(ctx, PhaseParity, "Deployments and StatefulSets available on "+r.green, r.o.Timeouts.Parity, func(ctx context.Context) (bool, string, error) {
 			var notReady []string
-			ds, err := g.kc.AppsV1().Deployments("").List(ctx, metav1.ListOptions{})
+			ds, err := g.Core.AppsV1().Deployments("").List(ctx, metav1.ListOptions{})
 			if err != nil {
 				return false, "", err
 			}
@@ -206,7 +206,7 @@ func (r *run) parity(ctx context.Context) error {
 					notReady = append(notReady, fmt.Sprintf("Deployment %s/%s (%d of %d available)", d.Namespace, d.Name, d.Status.AvailableReplicas, replicas(d.Spec.Replicas)))
 				}
 			}
-			ss, err := g.kc.AppsV1().StatefulSets("").List(ctx, metav1.ListOptions{})
+			ss, err := g.Core.AppsV1().StatefulSets("").List(ctx, metav1.ListOptions{})
 			if err != nil {
 				return false, "", err
 			}
@@ -227,7 +227,7 @@ func (r *run) parity(ctx context.Context) error {
 		if err != nil {
 			return nil, err
 		}
-		tgbs, err := g.dyn.Resource(gitops.TargetGroupBindingGVR).Namespace("").List(ctx, metav1.ListOptions{})
+		tgbs, err := g.Dynamic.Resource(gitops.TargetGroupBindingGVR).Namespace("").List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return nil, fmt.Errorf("listing TargetGroupBindings on %s: %w", r.green, err)
 		}

@@ -13,12 +13,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/eks"
-	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/eksbg/eksbg/clusters"
@@ -26,7 +20,9 @@ import (
 	"github.com/eksbg/eksbg/internal/findings"
 	"github.com/eksbg/eksbg/internal/kubeaccess"
 	"github.com/eksbg/eksbg/terraform"
+	"github.com/eksbg/eksbg/internal/wait"
 	"github.com/eksbg/eksbg/upgrade/journal"
+	"github.com/eksbg/eksbg/upgrade/preflight"
 	"github.com/eksbg/eksbg/upgrade/traffic"
 )
 
@@ -59,19 +55,24 @@ type Timeouts struct {
 	// Teardown bounds each wait of the teardown (targets drained, load
 	// balancers gone, cluster deleted).
 	Teardown time.Duration
+	// Regeneration is how long an Application whose ApplicationSet does
+	// not read the singletons label is given to change before eksbg
+	// decides it will not (the ApplicationSet controller reacts to a
+	// secret change in seconds).
+	Regeneration time.Duration
 }
 
 // DefaultTimeouts are sized for AWS: EKS creates a control plane in 8-12
 // minutes and node groups in 3-5.
 func DefaultTimeouts() Timeouts {
 	return Timeouts{Create: 40 * time.Minute, Nodes: 15 * time.Minute, Sync: 15 * time.Minute,
-		Parity: 15 * time.Minute, Singletons: 30 * time.Minute, Teardown: 30 * time.Minute}
+		Parity: 15 * time.Minute, Singletons: 30 * time.Minute, Teardown: 30 * time.Minute, Regeneration: 30 * time.Second}
 }
 
 func (t Timeouts) withDefaults() Timeouts {
 	d := DefaultTimeouts()
 	for _, p := range []struct{ v, def *time.Duration }{{&t.Create, &d.Create}, {&t.Nodes, &d.Nodes}, {&t.Sync, &d.Sync},
-		{&t.Parity, &d.Parity}, {&t.Singletons, &d.Singletons}, {&t.Teardown, &d.Teardown}} {
+		{&t.Parity, &d.Parity}, {&t.Singletons, &d.Singletons}, {&t.Teardown, &d.Teardown}, {&t.Regeneration, &d.Regeneration}} {
 		if *p.v <= 0 {
 			*p.v = *p.def
 		}
@@ -96,6 +97,8 @@ type Options struct {
 	// Operation names the command holding the lock ("upgrade to 1.34").
 	Operation string
 
+	// AWS is the environment's AWS configuration, for the real clients
+	// and the preflight's.
 	AWS       aws.Config
 	Terraform *terraform.Runner
 	Schema    *clusters.Schema
@@ -108,6 +111,12 @@ type Options struct {
 	// Management returns the Argo CD management cluster's configuration;
 	// nil uses kubeaccess.Management.
 	Management func(ctx context.Context) (*rest.Config, error)
+	// Clients, if set, are used instead of clients built from AWS, REST
+	// and Management (unit tests pass fakes).
+	Clients *Clients
+	// Preflight makes the plan the preflight phase judges (nil:
+	// preflight.MakePlan).
+	Preflight func(ctx context.Context, o preflight.Options) (*preflight.Plan, error)
 	// Capacity checks a cluster config's demand against the subnets and
 	// quotas (CheckCapacity); nil skips capacity checks, with a warning.
 	Capacity func(ctx context.Context, green *clusters.Config) (any, []findings.Finding, error)
@@ -125,8 +134,8 @@ type Options struct {
 	// WorkDir receives green's eksctl config for eksctl to read (default
 	// a directory under os.TempDir()).
 	WorkDir string
-	// Now is the clock (default time.Now).
-	Now func() time.Time
+	// Clock tells the time and waits (default wait.Real).
+	Clock wait.Clock
 	// AfterSave, if set, is called after every journal save with the
 	// number of saves so far (the crash tests kill the process there).
 	AfterSave func(saves int)
@@ -193,24 +202,17 @@ type run struct {
 	o       Options
 	em      *Emitter
 	calls   *callCounter
+	clock   wait.Clock
+	cl      Clients
 	j       *journal.Journal
 	saves   int
 	lock    *journal.LockInfo
-	blue    string // the live color's cluster name
-	green   string
-	colors  [2]string // live, new
-	eks     *eks.Client
-	elb     *elb.Client
-	ec2     *ec2.Client
+	blue    string    // the live color's cluster name
+	green   string    // the cluster of the colour being built
+	colors  [2]string // live, next
 	shifter *traffic.Shifter
-	kube    map[string]*kubeClients
+	kube    map[string]*Kube
 	gitNS   string
-}
-
-type kubeClients struct {
-	rc  *rest.Config
-	kc  kubernetes.Interface
-	dyn dynamic.Interface
 }
 
 func (o *Options) defaults() {
@@ -221,8 +223,11 @@ func (o *Options) defaults() {
 	if o.PollInterval <= 0 {
 		o.PollInterval = 5 * time.Second
 	}
-	if o.Now == nil {
-		o.Now = time.Now
+	if o.Clock == nil {
+		o.Clock = wait.Real{}
+	}
+	if o.Preflight == nil {
+		o.Preflight = preflight.MakePlan
 	}
 	if o.Who == "" {
 		o.Who = os.Getenv("USER")
@@ -234,12 +239,20 @@ func (o *Options) defaults() {
 // name in the environment's eksctl config.
 func newRun(ctx context.Context, o Options) (*run, error) {
 	o.defaults()
-	r := &run{o: o, em: NewEmitter(o.Events, o.Env.Name, o.Now), kube: map[string]*kubeClients{}}
+	r := &run{o: o, clock: o.Clock, em: NewEmitter(o.Events, o.Env.Name, o.Clock.Now), kube: map[string]*Kube{}}
 	r.calls = newCallCounter()
-	cfg := o.AWS.Copy()
-	r.calls.instrumentAWS(&cfg)
-	r.o.AWS = cfg
-	r.eks, r.elb, r.ec2 = eks.NewFromConfig(cfg), elb.NewFromConfig(cfg), ec2.NewFromConfig(cfg)
+	if o.Clients != nil {
+		r.cl = *o.Clients
+	} else {
+		cfg := o.AWS.Copy()
+		r.calls.instrumentAWS(&cfg)
+		r.o.AWS = cfg
+		mgmt := o.Management
+		if mgmt == nil {
+			mgmt = func(ctx context.Context) (*rest.Config, error) { return kubeaccess.Management(ctx, o.Env, cfg) }
+		}
+		r.cl = NewClients(cfg, o.REST, mgmt, r.calls.instrumentKube)
+	}
 	live, err := journal.LiveColor(ctx, o.Backend, o.Env)
 	if err != nil {
 		return nil, err
@@ -247,7 +260,7 @@ func newRun(ctx context.Context, o Options) (*run, error) {
 	next := config.OtherColor(live)
 	r.colors = [2]string{live, next}
 	r.blue, r.green = o.Env.ClusterName(live), o.Env.ClusterName(next)
-	r.shifter, err = traffic.NewShifter(r.elb, cloudwatch.NewFromConfig(cfg), o.Env.Traffic.ListenerRules, next)
+	r.shifter, err = traffic.NewShifter(r.cl.ELB, r.cl.CloudWatch, o.Env.Traffic.ListenerRules, next, traffic.WithClock(o.Clock))
 	if err != nil {
 		return nil, err
 	}
@@ -301,14 +314,14 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 
 // phase runs one phase between its journal entries and events.
 func (r *run) phase(ctx context.Context, ph Phase, fn func(context.Context) error) (PhaseSummary, error) {
-	start := r.o.Now()
+	start := r.clock.Now()
 	r.calls.setPhase(ph)
 	r.em.Emit(Event{Kind: PhaseStarted, Phase: ph})
 	if err := r.record(ctx, journal.Entry{Phase: string(ph), State: journal.Started}); err != nil {
 		return PhaseSummary{Phase: ph}, err
 	}
 	err := fn(ctx)
-	ps := PhaseSummary{Phase: ph, Elapsed: r.o.Now().Sub(start), Calls: r.calls.take(ph)}
+	ps := PhaseSummary{Phase: ph, Elapsed: r.clock.Now().Sub(start), Calls: r.calls.take(ph)}
 	entry := journal.Entry{Phase: string(ph), State: journal.Done}
 	var aw *AwaitingApproval
 	var hold *HoldError
@@ -337,7 +350,7 @@ func (r *run) step(ctx context.Context, ph Phase, name string, fn func(ctx conte
 	if r.j.Completed(string(ph), name) {
 		return nil
 	}
-	start := r.o.Now()
+	start := r.clock.Now()
 	r.em.Emit(Event{Kind: StepStarted, Phase: ph, Step: name})
 	if err := r.record(ctx, journal.Entry{Phase: string(ph), Step: name, State: journal.Started}); err != nil {
 		return err
@@ -350,14 +363,14 @@ func (r *run) step(ctx context.Context, ph Phase, name string, fn func(ctx conte
 	if jerr := r.record(ctx, e); jerr != nil && err == nil {
 		err = jerr
 	}
-	r.em.Emit(Event{Kind: StepFinished, Phase: ph, Step: name, Elapsed: r.o.Now().Sub(start), Err: err})
+	r.em.Emit(Event{Kind: StepFinished, Phase: ph, Step: name, Elapsed: r.clock.Now().Sub(start), Err: err})
 	return err
 }
 
 // record appends an entry and saves the journal. It saves even when ctx
 // has been cancelled (Ctrl-C): the journal must say where the run stopped.
 func (r *run) record(ctx context.Context, e journal.Entry) error {
-	e.At = r.o.Now().UTC()
+	e.At = r.clock.Now().UTC()
 	r.j.Entries = append(r.j.Entries, e)
 	return r.save(ctx)
 }
@@ -381,7 +394,7 @@ func (r *run) save(ctx context.Context) error {
 // is reported as journal.LockedError says.
 func (r *run) acquire(ctx context.Context) error {
 	host, _ := os.Hostname()
-	info := journal.LockInfo{Who: r.o.Who, Host: host, PID: os.Getpid(), Operation: r.o.Operation, Created: r.o.Now().UTC()}
+	info := journal.LockInfo{Who: r.o.Who, Host: host, PID: os.Getpid(), Operation: r.o.Operation, Created: r.clock.Now().UTC()}
 	for attempt := 0; ; attempt++ {
 		l, err := r.o.Backend.Lock(ctx, r.o.Env.Name, info)
 		var le *journal.LockedError
@@ -436,7 +449,7 @@ func (r *run) openJournal(ctx context.Context) error {
 		r.em.Emit(Event{Kind: Info, Message: fmt.Sprintf("resuming upgrade %s (%s → %s) from its journal (%d entries)", j.ID, j.From.Name, j.To.Name, len(j.Entries))})
 		return nil
 	}
-	nj := &journal.Journal{ID: newID(), Environment: r.o.Env.Name, StartedAt: r.o.Now().UTC(),
+	nj := &journal.Journal{ID: newID(), Environment: r.o.Env.Name, StartedAt: r.clock.Now().UTC(),
 		From: journal.ClusterRef{Name: r.blue, Color: r.colors[0]},
 		To:   journal.ClusterRef{Name: r.green, Color: r.colors[1], Version: r.o.To}}
 	if j != nil {
@@ -454,60 +467,35 @@ func newID() string {
 
 // end closes the journal with an outcome.
 func (r *run) end(ctx context.Context, outcome string) error {
-	now := r.o.Now().UTC()
+	now := r.clock.Now().UTC()
 	r.j.EndedAt, r.j.Outcome = &now, outcome
 	return r.save(ctx)
 }
 
 // clients returns (and caches) the Kubernetes clients of an EKS cluster.
-func (r *run) clients(ctx context.Context, cluster string) (*kubeClients, error) {
+func (r *run) clients(ctx context.Context, cluster string) (*Kube, error) {
 	if c, ok := r.kube[cluster]; ok {
 		return c, nil
 	}
-	var rc *rest.Config
-	var err error
-	if r.o.REST != nil {
-		rc, err = r.o.REST(ctx, cluster)
-	} else {
-		rc, err = kubeaccess.RESTConfig(ctx, r.eks, r.o.AWS, cluster)
-	}
+	c, err := r.cl.Cluster(ctx, cluster)
 	if err != nil {
 		return nil, err
 	}
-	return r.cache(cluster, rc)
-}
-
-func (r *run) cache(key string, rc *rest.Config) (*kubeClients, error) {
-	rc = rest.CopyConfig(rc)
-	r.calls.instrumentKube(rc)
-	kc, err := kubernetes.NewForConfig(rc)
-	if err != nil {
-		return nil, err
-	}
-	dyn, err := dynamic.NewForConfig(rc)
-	if err != nil {
-		return nil, err
-	}
-	c := &kubeClients{rc: rc, kc: kc, dyn: dyn}
-	r.kube[key] = c
+	r.kube[cluster] = c
 	return c, nil
 }
 
-// management returns the clients of the Argo CD management cluster.
-func (r *run) management(ctx context.Context) (*kubeClients, error) {
+// management returns (and caches) the clients of the Argo CD management
+// cluster.
+func (r *run) management(ctx context.Context) (*Kube, error) {
 	const key = "\x00management"
 	if c, ok := r.kube[key]; ok {
 		return c, nil
 	}
-	var rc *rest.Config
-	var err error
-	if r.o.Management != nil {
-		rc, err = r.o.Management(ctx)
-	} else {
-		rc, err = kubeaccess.Management(ctx, r.o.Env, r.o.AWS)
-	}
+	c, err := r.cl.Management(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("reaching the Argo CD management cluster: %w", err)
+		return nil, err
 	}
-	return r.cache(key, rc)
+	r.kube[key] = c
+	return c, nil
 }

@@ -132,7 +132,7 @@ func (r *run) capacityForStep(ctx context.Context, pct int) error {
 }
 
 func (r *run) nodegroupSize(ctx context.Context, cluster, ng string) (int, error) {
-	d, err := r.eks.DescribeNodegroup(ctx, &eks.DescribeNodegroupInput{ClusterName: aws.String(cluster), NodegroupName: aws.String(ng)})
+	d, err := r.cl.EKS.DescribeNodegroup(ctx, &eks.DescribeNodegroupInput{ClusterName: aws.String(cluster), NodegroupName: aws.String(ng)})
 	if err != nil {
 		return 0, fmt.Errorf("describing node group %s of %s: %w", ng, cluster, err)
 	}
@@ -148,21 +148,18 @@ func (r *run) nodegroupSize(ctx context.Context, cluster, ng string) (int, error
 func (r *run) bake(ctx context.Context, pct int) (*traffic.Reading, error) {
 	bake := r.o.Env.Traffic.BakeTime
 	gates := r.o.Env.Traffic.Gates
-	start := r.o.Now()
+	start := r.clock.Now()
 	if bake <= 0 {
 		return nil, nil
 	}
 	interim := gates
 	interim.MinRequestCount = nil // judged over the whole bake only
-	t := time.NewTimer(min(r.o.GateInterval, bake))
-	defer t.Stop()
+	next := min(r.o.GateInterval, bake)
 	for {
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("baking %d%%: %w", pct, ctx.Err())
-		case <-t.C:
+		if err := r.sleep(ctx, next); err != nil {
+			return nil, fmt.Errorf("baking %d%%: %w", pct, err)
 		}
-		now := r.o.Now()
+		now := r.clock.Now()
 		final := now.Sub(start) >= bake
 		window, g := r.o.GateInterval, interim
 		if final {
@@ -179,7 +176,7 @@ func (r *run) bake(ctx context.Context, pct int) (*traffic.Reading, error) {
 			if final {
 				return nil, r.breachRollback(ctx, pct, nil, fmt.Errorf("no gate reading at the end of the %d%% bake: %w", pct, err))
 			}
-			t.Reset(r.o.GateInterval)
+			next = r.o.GateInterval
 			continue
 		}
 		breaches := rd.Check(g)
@@ -191,7 +188,7 @@ func (r *run) bake(ctx context.Context, pct int) (*traffic.Reading, error) {
 		if final {
 			return &rd, nil
 		}
-		t.Reset(min(r.o.GateInterval, bake-now.Sub(start)))
+		next = min(r.o.GateInterval, bake-now.Sub(start))
 	}
 }
 
@@ -217,7 +214,7 @@ func (r *run) breachRollback(ctx context.Context, pct int, breaches []traffic.Br
 	for _, p := range Steps(r.o.Env) {
 		if r.j.Completed(string(PhaseShift), stepName(p)) {
 			r.j.Entries = append(r.j.Entries, journal.Entry{Phase: string(PhaseShift), Step: stepName(p), State: journal.Reverted,
-				At: r.o.Now().UTC(), Message: "traffic rolled back to blue: " + why.Error()})
+				At: r.clock.Now().UTC(), Message: "traffic rolled back to blue: " + why.Error()})
 		}
 	}
 	if err := r.save(ctx); err != nil {
@@ -237,18 +234,11 @@ func (r *run) waitOutBreach(ctx context.Context) error {
 			last = e.At
 		}
 	}
-	wait := last.Add(metricPeriod).Sub(r.o.Now())
+	wait := last.Add(metricPeriod).Sub(r.clock.Now())
 	if last.IsZero() || wait <= 0 {
 		return nil
 	}
 	r.em.Emit(Event{Kind: Waiting, Phase: PhaseShift, Step: "metrics", Message: fmt.Sprintf("the last rollback was %s ago; CloudWatch reads whole minutes, so waiting %s before judging green again",
-		r.o.Now().Sub(last).Round(time.Second), wait.Round(time.Second))})
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+		r.clock.Now().Sub(last).Round(time.Second), wait.Round(time.Second))})
+	return r.sleep(ctx, wait)
 }

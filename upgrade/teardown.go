@@ -25,157 +25,6 @@ import (
 	"github.com/eksbg/eksbg/upgrade/journal"
 )
 
-// handoff moves singletons from blue to green, stopping the old before
-// starting the new: blue's secret is labelled suspended, Argo CD
-// regenerates and syncs blue's Applications (spec.suspend on their
-// CronJobs), blue's running singleton Jobs finish, and only then is
-// green's secret labelled active.
-func (r *run) handoff(ctx context.Context) error {
-	// Singletons follow the traffic only once all of it is on green (a
-	// manual shift may have moved some back since the last step).
-	if !r.j.Completed(string(PhaseHandoff), "activate green") {
-		if err := r.shifter.VerifyWeights(ctx, 100); err != nil {
-			return fmt.Errorf("traffic is not all on %s, so singletons stay on %s (move it with 'eksbg shift --env %s --weight 100', or 'eksbg rollback --env %s'): %w",
-				r.green, r.blue, r.o.Env.Name, r.o.Env.Name, err)
-		}
-	}
-	if err := r.step(ctx, PhaseHandoff, "suspend blue", func(ctx context.Context) (map[string]string, error) {
-		return r.setSingletons(ctx, r.blue, false)
-	}); err != nil {
-		return err
-	}
-	if err := r.step(ctx, PhaseHandoff, "wait for blue's jobs", func(ctx context.Context) (map[string]string, error) {
-		e, _ := r.j.Last(string(PhaseHandoff), "suspend blue")
-		if err := r.waitRegenerated(ctx, PhaseHandoff, r.blue, e.Data); err != nil {
-			return nil, err
-		}
-		b, err := r.clients(ctx, r.blue)
-		if err != nil {
-			return nil, err
-		}
-		var rogue []string
-		err = r.waitFor(ctx, PhaseHandoff, "no singleton Job running on "+r.blue, r.o.Timeouts.Singletons, func(ctx context.Context) (bool, string, error) {
-			cjs, err := b.kc.BatchV1().CronJobs("").List(ctx, metav1.ListOptions{})
-			if err != nil {
-				return false, "", err
-			}
-			rogue = rogue[:0]
-			var running []string
-			for _, cj := range cjs.Items {
-				id := cj.Namespace + "/" + cj.Name
-				if cj.Spec.Suspend == nil || !*cj.Spec.Suspend {
-					rogue = append(rogue, id)
-					continue
-				}
-				if n := len(cj.Status.Active); n > 0 {
-					running = append(running, fmt.Sprintf("%s (%d Job(s))", id, n))
-				}
-			}
-			return len(running) == 0, "waiting for " + strings.Join(running, ", "), nil
-		})
-		if err != nil {
-			return nil, err
-		}
-		for _, id := range rogue {
-			r.em.Emit(Event{Kind: Warning, Phase: PhaseHandoff, Message: fmt.Sprintf("CronJob %s on %s is not suspended: it does not template spec.suspend from the %s label (docs/singletons.md), so it runs on both clusters until blue is gone", id, r.blue, gitops.LabelSingletons)})
-		}
-		return map[string]string{"notFollowingContract": strings.Join(rogue, ",")}, nil
-	}); err != nil {
-		return err
-	}
-	if err := r.step(ctx, PhaseHandoff, "activate green", func(ctx context.Context) (map[string]string, error) {
-		return r.setSingletons(ctx, r.green, true)
-	}); err != nil {
-		return err
-	}
-	return r.step(ctx, PhaseHandoff, "wait for green", func(ctx context.Context) (map[string]string, error) {
-		e, _ := r.j.Last(string(PhaseHandoff), "activate green")
-		return nil, r.waitRegenerated(ctx, PhaseHandoff, r.green, e.Data)
-	})
-}
-
-// setSingletons labels a cluster's secret and returns the spec
-// fingerprints of its Applications from before, for waitRegenerated.
-func (r *run) setSingletons(ctx context.Context, cluster string, active bool) (map[string]string, error) {
-	m, err := r.management(ctx)
-	if err != nil {
-		return nil, err
-	}
-	server, err := r.endpoint(ctx, cluster)
-	if err != nil {
-		return nil, err
-	}
-	apps, err := gitops.ListApplications(ctx, m.dyn, r.gitNS, server)
-	if err != nil {
-		return nil, err
-	}
-	before := map[string]string{}
-	for _, a := range apps {
-		before["spec/"+a.Name] = a.Spec
-	}
-	return before, gitops.SetSingletons(ctx, m.kc, r.gitNS, cluster, active)
-}
-
-// regenerationGrace is how long an Application whose ApplicationSet does
-// not read the singletons label is given to change before eksbg decides
-// it will not (the ApplicationSet controller reacts to a secret change in
-// seconds).
-const regenerationGrace = 30 * time.Second
-
-// waitRegenerated waits until the cluster's Applications whose spec the
-// label change altered are Synced and Healthy for the new spec. Those
-// whose spec does not change within regenerationGrace do not template the
-// label, which the CronJob check then reports.
-func (r *run) waitRegenerated(ctx context.Context, ph Phase, cluster string, before map[string]string) error {
-	m, err := r.management(ctx)
-	if err != nil {
-		return err
-	}
-	server, err := r.endpoint(ctx, cluster)
-	if err != nil {
-		return err
-	}
-	deadline := r.o.Now().Add(regenerationGrace)
-	wctx, cancel := context.WithTimeout(ctx, r.o.Timeouts.Sync)
-	defer cancel()
-	// WaitApplications re-evaluates on changes only; a timer poke makes
-	// the grace period end even when nothing changes.
-	gctx, gcancel := context.WithTimeout(wctx, regenerationGrace+time.Second)
-	defer gcancel()
-	apps, err := gitops.WaitApplications(gctx, m.dyn, r.gitNS, server, func(apps []gitops.Application) bool {
-		pending := 0
-		for _, a := range apps {
-			changed := before["spec/"+a.Name] != "" && before["spec/"+a.Name] != a.Spec
-			if !a.SyncedHealthy() || (!changed && r.o.Now().Before(deadline)) {
-				pending++
-			}
-		}
-		r.em.Emit(Event{Kind: Waiting, Phase: ph, Step: "Applications of " + cluster + " regenerated and synced", Done: len(apps) - pending, Total: len(apps)})
-		return pending == 0
-	})
-	if err == nil {
-		return nil
-	}
-	if ctx.Err() != nil {
-		return err
-	}
-	// The grace period ended: what matters now is that every Application
-	// is Synced and Healthy for whatever spec it has.
-	if _, err := r.waitSynced(ctx, ph, cluster, false); err != nil {
-		return err
-	}
-	var unchanged []string
-	for _, a := range apps {
-		if before["spec/"+a.Name] == a.Spec {
-			unchanged = append(unchanged, a.Name)
-		}
-	}
-	if len(unchanged) > 0 {
-		r.em.Emit(Event{Kind: Info, Phase: ph, Message: fmt.Sprintf("Applications %s did not change with the %s label: their ApplicationSets do not read it", strings.Join(unchanged, ", "), gitops.LabelSingletons)})
-	}
-	return nil
-}
-
 // teardown removes blue once approved: out of Argo CD, its
 // TargetGroupBindings and load balancers, the cluster, and then proves
 // nothing of it is left.
@@ -192,21 +41,16 @@ func (r *run) teardown(ctx context.Context) error {
 		if !ok {
 			return nil, fmt.Errorf("the journal does not say when traffic reached 100%% green")
 		}
-		wait := e.At.Add(delay).Sub(r.o.Now())
+		wait := e.At.Add(delay).Sub(r.clock.Now())
 		if wait > 0 {
 			r.em.Emit(Event{Kind: Waiting, Phase: PhaseTeardown, Step: "drain", Message: fmt.Sprintf("blue's weight has been 0 for less than the deregistration delay %s: waiting %s", delay, wait.Round(time.Second))})
-			t := time.NewTimer(wait)
-			defer t.Stop()
-			select {
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			case <-t.C:
+			if err := r.sleep(ctx, wait); err != nil {
+				return nil, err
 			}
 		}
 		// Blue's weight must still be 0 (nobody shifted by hand since).
-		if err := r.shifter.VerifyWeights(ctx, 100); err != nil {
-			return nil, fmt.Errorf("traffic is not all on %s any more, so %s stays (move it back with 'eksbg shift --env %s --weight 100', or 'eksbg rollback --env %s'): %w",
-				r.green, r.blue, r.o.Env.Name, r.o.Env.Name, err)
+		if err := r.allOnNext(ctx, "drain"); err != nil {
+			return nil, err
 		}
 		return map[string]string{"deregistrationDelay": delay.String()}, nil
 	}); err != nil {
@@ -215,6 +59,9 @@ func (r *run) teardown(ctx context.Context) error {
 	// Argo CD lets go of blue first: otherwise its self-heal would put back
 	// the TargetGroupBindings eksbg deletes next.
 	if err := r.step(ctx, PhaseTeardown, "remove from Argo CD", func(ctx context.Context) (map[string]string, error) {
+		if err := r.allOnNext(ctx, "remove from Argo CD"); err != nil {
+			return nil, err
+		}
 		return nil, r.unregister(ctx, PhaseTeardown, r.blue)
 	}); err != nil {
 		return err
@@ -223,17 +70,26 @@ func (r *run) teardown(ctx context.Context) error {
 		return err
 	} else if c != nil {
 		if err := r.step(ctx, PhaseTeardown, "delete target group bindings", func(ctx context.Context) (map[string]string, error) {
+			if err := r.allOnNext(ctx, "delete target group bindings"); err != nil {
+				return nil, err
+			}
 			return r.deleteBindings(ctx)
 		}); err != nil {
 			return err
 		}
 		if err := r.step(ctx, PhaseTeardown, "delete load balancers", func(ctx context.Context) (map[string]string, error) {
+			if err := r.allOnNext(ctx, "delete load balancers"); err != nil {
+				return nil, err
+			}
 			return r.deleteLoadBalancers(ctx)
 		}); err != nil {
 			return err
 		}
 	}
 	if err := r.step(ctx, PhaseTeardown, "eksctl delete cluster", func(ctx context.Context) (map[string]string, error) {
+		if err := r.allOnNext(ctx, "eksctl delete cluster"); err != nil {
+			return nil, err
+		}
 		return nil, r.deleteCluster(ctx, PhaseTeardown, r.blue)
 	}); err != nil {
 		return err
@@ -250,6 +106,18 @@ func (r *run) teardown(ctx context.Context) error {
 	})
 }
 
+// allOnNext reads the weights back right before a destructive step of the
+// teardown and refuses it unless every rule sends all traffic to the new
+// colour: a manual shift (or a hand on the console) since the drain must
+// not leave traffic on a cluster that is about to lose its targets.
+func (r *run) allOnNext(ctx context.Context, step string) error {
+	if err := r.shifter.VerifyWeights(ctx, 100); err != nil {
+		return fmt.Errorf("refusing to %s: traffic is not all on %s, so %s stays (move it with 'eksbg shift --env %s --weight 100' and rerun 'eksbg upgrade --env %s --to %s --approve', or go back with 'eksbg rollback --env %s'): %w",
+			step, r.green, r.blue, r.o.Env.Name, r.o.Env.Name, r.o.To, r.o.Env.Name, err)
+	}
+	return nil
+}
+
 // unregister removes a cluster's secret and waits until Argo CD has
 // deleted its Applications (none stuck on a finalizer).
 func (r *run) unregister(ctx context.Context, ph Phase, cluster string) error {
@@ -263,7 +131,7 @@ func (r *run) unregister(ctx context.Context, ph Phase, cluster string) error {
 	} else if c != nil {
 		server = aws.ToString(c.Endpoint)
 	}
-	if err := gitops.UnregisterCluster(ctx, m.kc, r.gitNS, cluster); err != nil {
+	if err := gitops.UnregisterCluster(ctx, m.Core, r.gitNS, cluster); err != nil {
 		return err
 	}
 	if server == "" {
@@ -271,7 +139,7 @@ func (r *run) unregister(ctx context.Context, ph Phase, cluster string) error {
 	}
 	wctx, cancel := context.WithTimeout(ctx, r.o.Timeouts.Sync)
 	defer cancel()
-	apps, err := gitops.WaitApplications(wctx, m.dyn, r.gitNS, server, func(apps []gitops.Application) bool {
+	apps, err := gitops.WaitApplications(wctx, m.Dynamic, r.gitNS, server, func(apps []gitops.Application) bool {
 		r.em.Emit(Event{Kind: Waiting, Phase: ph, Step: "Applications of " + cluster + " deleted", Done: 0, Total: len(apps)})
 		return len(apps) == 0
 	})
@@ -289,7 +157,7 @@ func (r *run) deregistrationDelay(ctx context.Context) (time.Duration, error) {
 	var d time.Duration
 	for _, rule := range r.o.Env.Traffic.ListenerRules {
 		tg := rule.TargetGroup(r.colors[0])
-		out, err := r.elb.DescribeTargetGroupAttributes(ctx, &elb.DescribeTargetGroupAttributesInput{TargetGroupArn: aws.String(tg)})
+		out, err := r.cl.ELB.DescribeTargetGroupAttributes(ctx, &elb.DescribeTargetGroupAttributesInput{TargetGroupArn: aws.String(tg)})
 		if err != nil {
 			return 0, fmt.Errorf("reading the attributes of %s: %w", tg, err)
 		}
@@ -311,7 +179,7 @@ func (r *run) deleteBindings(ctx context.Context) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := b.dyn.Resource(gitops.TargetGroupBindingGVR)
+	res := b.Dynamic.Resource(gitops.TargetGroupBindingGVR)
 	list, err := res.Namespace("").List(ctx, metav1.ListOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return nil, fmt.Errorf("listing TargetGroupBindings on %s: %w", r.blue, err)
@@ -345,7 +213,7 @@ func (r *run) registeredTargets(ctx context.Context, color string) ([]string, er
 			continue
 		}
 		seen[tg] = true
-		out, err := r.elb.DescribeTargetHealth(ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String(tg)})
+		out, err := r.cl.ELB.DescribeTargetHealth(ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String(tg)})
 		if err != nil {
 			return nil, fmt.Errorf("describing the targets of %s: %w", tg, err)
 		}
@@ -368,7 +236,7 @@ func (r *run) deleteLoadBalancers(ctx context.Context) (map[string]string, error
 	if err != nil {
 		return nil, err
 	}
-	svcs, err := b.kc.CoreV1().Services("").List(ctx, metav1.ListOptions{})
+	svcs, err := b.Core.CoreV1().Services("").List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("listing Services on %s: %w", r.blue, err)
 	}
@@ -377,24 +245,24 @@ func (r *run) deleteLoadBalancers(ctx context.Context) (map[string]string, error
 		if s.Spec.Type != corev1.ServiceTypeLoadBalancer {
 			continue
 		}
-		if err := b.kc.CoreV1().Services(s.Namespace).Delete(ctx, s.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		if err := b.Core.CoreV1().Services(s.Namespace).Delete(ctx, s.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 			return nil, fmt.Errorf("deleting Service %s/%s: %w", s.Namespace, s.Name, err)
 		}
 		names = append(names, "Service "+s.Namespace+"/"+s.Name)
 	}
-	ings, err := b.kc.NetworkingV1().Ingresses("").List(ctx, metav1.ListOptions{})
+	ings, err := b.Core.NetworkingV1().Ingresses("").List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("listing Ingresses on %s: %w", r.blue, err)
 	}
 	for _, i := range ings.Items {
-		if err := b.kc.NetworkingV1().Ingresses(i.Namespace).Delete(ctx, i.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		if err := b.Core.NetworkingV1().Ingresses(i.Namespace).Delete(ctx, i.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 			return nil, fmt.Errorf("deleting Ingress %s/%s: %w", i.Namespace, i.Name, err)
 		}
 		names = append(names, "Ingress "+i.Namespace+"/"+i.Name)
 	}
 	err = r.waitFor(ctx, PhaseTeardown, "blue's load balancers gone", r.o.Timeouts.Teardown, func(ctx context.Context) (bool, string, error) {
 		var left []string
-		svcs, err := b.kc.CoreV1().Services("").List(ctx, metav1.ListOptions{})
+		svcs, err := b.Core.CoreV1().Services("").List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return false, "", err
 		}
@@ -403,7 +271,7 @@ func (r *run) deleteLoadBalancers(ctx context.Context) (map[string]string, error
 				left = append(left, "Service "+s.Namespace+"/"+s.Name)
 			}
 		}
-		ings, err := b.kc.NetworkingV1().Ingresses("").List(ctx, metav1.ListOptions{})
+		ings, err := b.Core.NetworkingV1().Ingresses("").List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return false, "", err
 		}
@@ -420,7 +288,7 @@ func (r *run) deleteLoadBalancers(ctx context.Context) (map[string]string, error
 // cluster secret.
 func (r *run) leftovers(ctx context.Context, cluster, color string) ([]string, error) {
 	var left []string
-	p := ec2.NewDescribeNetworkInterfacesPaginator(r.ec2, &ec2.DescribeNetworkInterfacesInput{Filters: []ec2types.Filter{
+	p := ec2.NewDescribeNetworkInterfacesPaginator(r.cl.EC2, &ec2.DescribeNetworkInterfacesInput{Filters: []ec2types.Filter{
 		{Name: aws.String("tag:cluster.k8s.amazonaws.com/name"), Values: []string{cluster}},
 	}})
 	for p.HasMorePages() {
@@ -443,7 +311,7 @@ func (r *run) leftovers(ctx context.Context, cluster, color string) ([]string, e
 	if err != nil {
 		return nil, err
 	}
-	if _, err := m.kc.CoreV1().Secrets(r.gitNS).Get(ctx, gitops.SecretName(cluster), metav1.GetOptions{}); err == nil {
+	if _, err := m.Core.CoreV1().Secrets(r.gitNS).Get(ctx, gitops.SecretName(cluster), metav1.GetOptions{}); err == nil {
 		left = append(left, "Argo CD cluster secret "+r.gitNS+"/"+gitops.SecretName(cluster))
 	} else if !apierrors.IsNotFound(err) {
 		return nil, err
@@ -464,11 +332,11 @@ func (r *run) done(ctx context.Context) error {
 		return fmt.Errorf("writing green's config to %s: %w", path, err)
 	}
 	if err := r.o.Backend.SaveLive(context.WithoutCancel(ctx), r.o.Env.Name, &journal.Live{Color: r.colors[1], Cluster: r.green,
-		Version: r.o.To, Since: r.o.Now().UTC(), Upgrade: r.j.ID}); err != nil {
+		Version: r.o.To, Since: r.clock.Now().UTC(), Upgrade: r.j.ID}); err != nil {
 		return err
 	}
 	r.em.Emit(Event{Kind: Info, Phase: PhaseDone, Message: fmt.Sprintf("%s is live at %s; %s now describes it: commit it", r.green, r.o.To, r.o.Env.Cluster.EksctlConfig)})
-	r.j.Entries = append(r.j.Entries, journal.Entry{Phase: string(PhaseDone), State: journal.Done, At: r.o.Now().UTC()})
+	r.j.Entries = append(r.j.Entries, journal.Entry{Phase: string(PhaseDone), State: journal.Done, At: r.clock.Now().UTC()})
 	return r.end(ctx, "completed")
 }
 
@@ -522,7 +390,7 @@ func (r *run) deleteCluster(ctx context.Context, ph Phase, name string) error {
 		}
 	}
 	r.em.Emit(Event{Kind: Waiting, Phase: ph, Step: "cluster deleted", Message: "waiting for " + name + " to be deleted"})
-	w := eks.NewClusterDeletedWaiter(r.eks, func(o *eks.ClusterDeletedWaiterOptions) {
+	w := eks.NewClusterDeletedWaiter(r.cl.EKS, func(o *eks.ClusterDeletedWaiterOptions) {
 		o.MinDelay, o.MaxDelay = r.o.PollInterval, 4*r.o.PollInterval
 	})
 	if err := w.Wait(dctx, &eks.DescribeClusterInput{Name: aws.String(name)}, r.o.Timeouts.Teardown); err != nil {
@@ -542,7 +410,7 @@ func (r *run) waitNodegroupsSettled(ctx context.Context, cluster string) error {
 		}
 		var busy []string
 		for ng := range ngs {
-			d, err := r.eks.DescribeNodegroup(ctx, &eks.DescribeNodegroupInput{ClusterName: aws.String(cluster), NodegroupName: aws.String(ng)})
+			d, err := r.cl.EKS.DescribeNodegroup(ctx, &eks.DescribeNodegroupInput{ClusterName: aws.String(cluster), NodegroupName: aws.String(ng)})
 			var nf *ekstypes.ResourceNotFoundException
 			if errors.As(err, &nf) {
 				continue

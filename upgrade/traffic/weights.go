@@ -14,6 +14,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/eksbg/eksbg/internal/config"
+	"github.com/eksbg/eksbg/internal/wait"
 )
 
 // Shifter sets and checks the blue/green weights of an environment's
@@ -31,6 +32,7 @@ type Shifter struct {
 	from, to string
 	attempts int
 	backoff  func(attempt int) time.Duration
+	clock    wait.Clock
 }
 
 // Option adjusts a Shifter.
@@ -44,6 +46,16 @@ func WithRollbackRetry(attempts int, backoff func(attempt int) time.Duration) Op
 		s.attempts = max(attempts, 1)
 		if backoff != nil {
 			s.backoff = backoff
+		}
+	}
+}
+
+// WithClock sets the clock Rollback waits between attempts with (default
+// wait.Real).
+func WithClock(c wait.Clock) Option {
+	return func(s *Shifter) {
+		if c != nil {
+			s.clock = c
 		}
 	}
 }
@@ -80,7 +92,7 @@ func NewShifter(elb ELBv2API, cw CloudWatchAPI, rules []config.ListenerRule, to 
 		}
 		seen[r.ARN] = true
 	}
-	s := &Shifter{elb: elb, cw: cw, rules: slices.Clone(rules), from: config.OtherColor(to), to: to, attempts: 5, backoff: defaultBackoff}
+	s := &Shifter{elb: elb, cw: cw, rules: slices.Clone(rules), from: config.OtherColor(to), to: to, attempts: 5, backoff: defaultBackoff, clock: wait.Real{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -272,7 +284,7 @@ func (s *Shifter) Rollback(ctx context.Context) error {
 			return fmt.Errorf("rolling back to %s: %d rule(s) not at 100%% %s after %d attempts: %w",
 				s.from, len(pending), s.from, attempt, errors.Join(append(permanent, errs...)...))
 		}
-		if err := sleep(ctx, s.backoff(attempt)); err != nil {
+		if err := s.clock.Sleep(ctx, s.backoff(attempt)); err != nil {
 			return fmt.Errorf("rolling back to %s: %d rule(s) not at 100%% %s: %w",
 				s.from, len(pending), s.from, errors.Join(append(append(permanent, errs...), err)...))
 		}
@@ -331,18 +343,6 @@ func (s *Shifter) rollbackOnce(ctx context.Context, pending []config.ListenerRul
 		}
 	}
 	return next, errs, permanent
-}
-
-// sleep waits d unless ctx ends first.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // isCode reports whether err is an AWS API error with the given code.
