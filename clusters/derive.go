@@ -778,6 +778,16 @@ func (d *deriver) editFargate() {
 func present(n *yaml.Node) bool { return n != nil && !isNull(n) }
 
 // minorOf parses "1.N" (or "1.N.x") into N.
+// ParseVersion checks that v is an EKS cluster version, "1.N" (EKS
+// versions name a minor release, never a patch), and returns N.
+func ParseVersion(v string) (int, error) {
+	n, err := minorOf(v)
+	if err != nil || v != "1."+strconv.Itoa(n) {
+		return 0, fmt.Errorf("%q is not an EKS Kubernetes version: use the minor version, such as 1.34", v)
+	}
+	return n, nil
+}
+
 func minorOf(v string) (int, error) {
 	major, rest, ok := strings.Cut(v, ".")
 	if !ok || major != "1" {

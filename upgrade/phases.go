@@ -54,6 +54,12 @@ func (r *run) preflight(ctx context.Context) error {
 		p, err := r.o.Preflight(ctx, preflight.Options{Env: r.o.Env, ProjectDir: r.o.ProjectDir, To: r.o.To, AWS: r.o.AWS, Backend: r.o.Backend,
 			Terraform: r.o.Terraform, Schema: r.o.Schema, REST: rest, ArgoCD: r.o.Management, Capacity: r.o.Capacity})
 		if err != nil {
+			// Nothing exists yet: close the journal, so that no upgrade is
+			// left open that only a rollback (which writes weights and
+			// needs Argo CD) could end. A rerun starts afresh.
+			if eerr := r.end(ctx, "failed at preflight: "+err.Error()); eerr != nil {
+				return nil, errors.Join(err, eerr)
+			}
 			return nil, err
 		}
 		var blocking []findings.Finding

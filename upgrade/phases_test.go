@@ -76,6 +76,35 @@ func TestPreflightRefusalClosesJournal(t *testing.T) {
 	}
 }
 
+func TestPreflightErrorClosesJournal(t *testing.T) {
+	w := newWorld(t)
+	o := w.options("1.34")
+	o.Preflight = func(context.Context, preflight.Options) (*preflight.Plan, error) {
+		return nil, errors.New("green's version 1.34 is not newer than demo-blue's 1.34")
+	}
+	if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), "not newer") {
+		t.Fatalf("err = %v, want the preflight's error", err)
+	}
+	j, err := w.backend.Journal(context.Background(), "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j == nil || j.Open() || !strings.Contains(j.Outcome, "failed at preflight") {
+		t.Fatalf("journal = %+v, want it closed as failed at preflight", j)
+	}
+}
+
+func TestRunRejectsBadVersionBeforeJournal(t *testing.T) {
+	w := newWorld(t)
+	_, err := Run(context.Background(), w.options("1.x"))
+	if err == nil || !strings.Contains(err.Error(), `"1.x" is not an EKS Kubernetes version`) {
+		t.Fatalf("err = %v, want the version named", err)
+	}
+	if j, err := w.backend.Journal(context.Background(), "demo"); err != nil || j != nil {
+		t.Errorf("journal = %+v, %v; want none opened", j, err)
+	}
+}
+
 // --- create-green ---
 
 func TestCreateGreen(t *testing.T) {

@@ -282,6 +282,10 @@ func resolve(dir, p string) string {
 // environment's lock, reads the journal, and runs every phase not yet
 // done, journaling each step before and after it acts.
 func Run(ctx context.Context, o Options) (*Summary, error) {
+	// Arguments are checked before anything is locked or journaled.
+	if _, err := clusters.ParseVersion(o.To); err != nil {
+		return nil, err
+	}
 	r, err := newRun(ctx, o)
 	if err != nil {
 		return nil, err

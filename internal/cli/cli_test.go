@@ -111,3 +111,25 @@ func TestSandboxStatusWithoutSandbox(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
 }
+
+// TestArgumentErrorsBeforeAnyJournal: bad versions, weights and intervals
+// are refused while parsing, before any configuration is read or any
+// journal opened (no eksbg.yaml exists here), naming the bad value.
+func TestArgumentErrorsBeforeAnyJournal(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"upgrade", "--env", "demo", "--to", "1.x"}, `--to: "1.x" is not an EKS Kubernetes version`},
+		{[]string{"upgrade", "--env", "demo", "--to", "1.34.1"}, `--to: "1.34.1" is not an EKS Kubernetes version`},
+		{[]string{"plan", "--env", "demo", "--to", "2.0"}, `--to: "2.0" is not an EKS Kubernetes version`},
+		{[]string{"upgrade", "--env", "demo", "--to", "1.34", "--gate-interval", "0s"}, "--gate-interval must be positive"},
+		{[]string{"shift", "--env", "demo", "--weight", "25", "--gate-interval", "0s"}, "--gate-interval must be positive"},
+		{[]string{"shift", "--env", "demo", "--weight", "101"}, "--weight is required: a percentage from 0 to 100"},
+	} {
+		_, stderr, code := run(t, append(c.args, "--config", t.TempDir()+"/missing.yaml")...)
+		if code != ExitError || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d saying %q", c.args, code, stderr, ExitError, c.want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/eksbg/eksbg/clusters"
 	"github.com/eksbg/eksbg/internal/output"
 	"github.com/eksbg/eksbg/upgrade/preflight"
 )
@@ -48,6 +49,9 @@ configs. Exit status 2 when a finding would block the upgrade.`,
 			if o.To == "" {
 				return usageErrorf("--to is required (the Kubernetes version of green, such as 1.33)")
 			}
+			if _, err := clusters.ParseVersion(o.To); err != nil {
+				return usageErrorf("--to: %v", err)
+			}
 			fm, err := f.OutputFormat()
 			if err != nil {
 				return err
@@ -72,10 +76,7 @@ func runPlan(f *Factory, o *PlanOptions) error {
 	if err := d.withEksctl(o.Ctx, nil); err != nil {
 		return err
 	}
-	plan, err := preflight.MakePlan(o.Ctx, preflight.Options{
-		Env: d.env, ProjectDir: d.opts.ProjectDir, To: o.To, AWS: d.opts.AWS, Terraform: d.opts.Terraform,
-		Schema: d.opts.Schema, Capacity: d.opts.Capacity, ArgoCD: d.opts.Management,
-	})
+	plan, err := preflight.MakePlan(o.Ctx, d.planOptions(o.To))
 	if err != nil {
 		return err
 	}

@@ -218,9 +218,7 @@ func (b *tuiBackend) Plan(ctx context.Context, env, to string) (*preflight.Plan,
 	if err := d.withEksctl(ctx, nil); err != nil {
 		return nil, err
 	}
-	return preflight.MakePlan(ctx, preflight.Options{Env: d.env, ProjectDir: d.opts.ProjectDir, To: to, AWS: d.opts.AWS,
-		Terraform: d.opts.Terraform, Schema: d.opts.Schema, ArgoCD: d.opts.Management,
-		Capacity: preflight.CheckCapacity(d.opts.AWS, d.env)})
+	return preflight.MakePlan(ctx, d.planOptions(to))
 }
 
 // Drift implements tui.Backend as `eksbg drift --env` does, with the

@@ -89,6 +89,12 @@ rolled back by a gate (the journal says why), 2 refused by the preflight,
 			if o.To == "" {
 				return usageErrorf("--to is required (the Kubernetes version of green, such as 1.33)")
 			}
+			if _, err := clusters.ParseVersion(o.To); err != nil {
+				return usageErrorf("--to: %v", err)
+			}
+			if o.GateInterval <= 0 {
+				return usageErrorf("--gate-interval must be positive, such as 15s")
+			}
 			o.Force = map[string]string{}
 			for _, kv := range force {
 				k, v, ok := strings.Cut(kv, "=")
@@ -152,6 +158,14 @@ func upgradeDeps(ctx context.Context, f *Factory, full bool) (*deps, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// planOptions are what `eksbg plan` and the TUI's plan page pass to
+// preflight.MakePlan: the upgrade's own clients, state backend (for the
+// live colour), terraform, schema and capacity check.
+func (d *deps) planOptions(to string) preflight.Options {
+	return preflight.Options{Env: d.env, ProjectDir: d.opts.ProjectDir, To: to, AWS: d.opts.AWS, Backend: d.opts.Backend,
+		Terraform: d.opts.Terraform, Schema: d.opts.Schema, Capacity: d.opts.Capacity, ArgoCD: d.opts.Management}
 }
 
 // withEksctl adds eksctl as the provisioner and its schema, forwarding
@@ -351,6 +365,9 @@ journaled; 'eksbg upgrade' then continues from the configured steps.`,
 			}
 			if !cmd.Flags().Changed("weight") || o.Weight < 0 || o.Weight > 100 {
 				return usageErrorf("--weight is required: a percentage from 0 to 100")
+			}
+			if o.GateInterval <= 0 {
+				return usageErrorf("--gate-interval must be positive, such as 15s")
 			}
 			o.Ctx = cmd.Context()
 			if runF != nil {
