@@ -155,4 +155,3 @@ func (r *run) waitRegenerated(ctx context.Context, ph Phase, cluster string, bef
 	}
 	return nil
 }
-

@@ -23,7 +23,8 @@ func Rollback(ctx context.Context, o Options, deleteGreen bool) (*Summary, error
 	if err != nil {
 		return nil, err
 	}
-	if err := r.acquire(ctx); err != nil {
+	ctx, err = r.acquire(ctx)
+	if err != nil {
 		return nil, err
 	}
 	defer r.release()
@@ -87,7 +88,7 @@ func Rollback(ctx context.Context, o Options, deleteGreen bool) (*Summary, error
 	})
 	sum.Phases = append(sum.Phases, ps)
 	if err != nil {
-		return sum, err
+		return sum, lockLost(ctx, err)
 	}
 	outcome := "rolled back"
 	if !deleteGreen {
@@ -120,7 +121,8 @@ func Shift(ctx context.Context, o Options, weight int) error {
 	if err != nil {
 		return err
 	}
-	if err := r.acquire(ctx); err != nil {
+	ctx, err = r.acquire(ctx)
+	if err != nil {
 		return err
 	}
 	defer r.release()
@@ -140,12 +142,12 @@ func Shift(ctx context.Context, o Options, weight int) error {
 	// phases keep their state, and those after the shift check the weights
 	// they need (hand-off and teardown want everything on green).
 	r.calls.setPhase(PhaseShift)
-	return r.step(ctx, PhaseShift, fmt.Sprintf("manual %d%% at %s", weight, r.clock.Now().UTC().Format(time.RFC3339)), func(ctx context.Context) (map[string]string, error) {
+	return lockLost(ctx, r.step(ctx, PhaseShift, fmt.Sprintf("manual %d%% at %s", weight, r.clock.Now().UTC().Format(time.RFC3339)), func(ctx context.Context) (map[string]string, error) {
 		if weight == 0 {
 			return nil, r.breachRollback(ctx, 0, nil, errors.New("shifted back by hand"))
 		}
 		return r.shiftStep(ctx, weight)
-	})
+	}))
 }
 
 // teardownStarted returns the first teardown step the journal has (the

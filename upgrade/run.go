@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -19,8 +18,8 @@ import (
 	"github.com/eksbg/eksbg/internal/config"
 	"github.com/eksbg/eksbg/internal/findings"
 	"github.com/eksbg/eksbg/internal/kubeaccess"
-	"github.com/eksbg/eksbg/terraform"
 	"github.com/eksbg/eksbg/internal/wait"
+	"github.com/eksbg/eksbg/terraform"
 	"github.com/eksbg/eksbg/upgrade/journal"
 	"github.com/eksbg/eksbg/upgrade/preflight"
 	"github.com/eksbg/eksbg/upgrade/traffic"
@@ -199,20 +198,22 @@ type PhaseSummary struct {
 
 // run is one upgrade run's working state.
 type run struct {
-	o       Options
-	em      *Emitter
-	calls   *callCounter
-	clock   wait.Clock
-	cl      Clients
-	j       *journal.Journal
-	saves   int
-	lock    *journal.LockInfo
-	blue    string    // the live color's cluster name
-	green   string    // the cluster of the colour being built
-	colors  [2]string // live, next
-	shifter *traffic.Shifter
-	kube    map[string]*Kube
-	gitNS   string
+	o     Options
+	em    *Emitter
+	calls *callCounter
+	clock wait.Clock
+	cl    Clients
+	j     *journal.Journal
+	saves int
+	lock  *journal.LockInfo
+	// stopLease stops the lease's renewals (set while the lock is held).
+	stopLease func()
+	blue      string    // the live color's cluster name
+	green     string    // the cluster of the colour being built
+	colors    [2]string // live, next
+	shifter   *traffic.Shifter
+	kube      map[string]*Kube
+	gitNS     string
 }
 
 func (o *Options) defaults() {
@@ -290,7 +291,8 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := r.acquire(ctx); err != nil {
+	ctx, err = r.acquire(ctx)
+	if err != nil {
 		return nil, err
 	}
 	defer r.release()
@@ -310,7 +312,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		ps, err := r.phase(ctx, ph, phases[ph])
 		sum.Phases = append(sum.Phases, ps)
 		if err != nil {
-			return sum, err
+			return sum, lockLost(ctx, err)
 		}
 	}
 	return sum, nil
@@ -392,49 +394,149 @@ func (r *run) save(ctx context.Context) error {
 	return nil
 }
 
-// acquire takes the environment's lock. A lock left by a process of this
-// host that no longer runs (a crash, a SIGKILL) is taken over with a
-// warning, so that rerunning the same command resumes; any other holder
-// is reported as journal.LockedError says.
-func (r *run) acquire(ctx context.Context) error {
+// acquire takes the environment's lock with a lease
+// (state.lockLease) and keeps renewing it until release; the returned
+// context ends, with ErrLockLost as its cause, if a renewal finds the
+// lock gone. The holder is identified by the lock's random ID only:
+// hostnames and PIDs repeat across containers. A lock whose lease has
+// expired (its run was killed) is taken over with a warning; one whose
+// lease still runs is waited for until it expires, and refused at once if
+// its holder renews it meanwhile (that run is alive). A lock without a
+// lease, from an older eksbg, needs 'eksbg force-unlock'.
+func (r *run) acquire(ctx context.Context) (context.Context, error) {
 	host, _ := os.Hostname()
-	info := journal.LockInfo{Who: r.o.Who, Host: host, PID: os.Getpid(), Operation: r.o.Operation, Created: r.clock.Now().UTC()}
+	lease := r.o.Env.State.LockLease
+	if lease <= 0 {
+		lease = config.DefaultLockLease
+	}
+	now := r.clock.Now().UTC()
+	info := journal.LockInfo{ID: journal.NewLockID(), Who: r.o.Who, Host: host, PID: os.Getpid(), Operation: r.o.Operation,
+		Created: now, Renewed: now, LeaseSeconds: int(lease.Round(time.Second).Seconds())}
 	for attempt := 0; ; attempt++ {
 		l, err := r.o.Backend.Lock(ctx, r.o.Env.Name, info)
 		var le *journal.LockedError
-		if errors.As(err, &le) && attempt == 0 && le.Holder.Host == host && !processAlive(le.Holder.PID) {
-			r.em.Emit(Event{Kind: Warning, Message: fmt.Sprintf("taking over the lock of pid %d on this host, which no longer runs (%s since %s)",
-				le.Holder.PID, le.Holder.Operation, le.Holder.Created.Format(time.RFC3339))})
-			if err := r.o.Backend.ForceUnlock(ctx, r.o.Env.Name, le.Holder.ID); err != nil {
-				return err
+		if !errors.As(err, &le) || attempt >= 3 {
+			if err != nil {
+				return ctx, err
 			}
-			continue
+			r.lock = l
+			return r.keepLease(ctx, lease), nil
 		}
-		if err != nil {
-			return err
+		h := le.Holder
+		if h.LeaseSeconds <= 0 {
+			return ctx, err
 		}
-		r.lock = l
-		return nil
+		if !h.Expired(r.clock.Now()) {
+			released, err := r.waitLease(ctx, h)
+			if err != nil {
+				return ctx, err
+			}
+			if released {
+				continue
+			}
+		}
+		r.em.Emit(Event{Kind: Warning, Message: fmt.Sprintf("taking over the lock of %s on %s (pid %d, %s, lock ID %s): its lease expired at %s without being renewed",
+			h.Who, h.Host, h.PID, h.Operation, h.ID, h.Expires().Format(time.RFC3339))})
+		if err := r.o.Backend.ForceUnlock(ctx, r.o.Env.Name, h.ID); err != nil {
+			return ctx, err
+		}
+		info.Created, info.Renewed = r.clock.Now().UTC(), r.clock.Now().UTC()
 	}
 }
 
-func processAlive(pid int) bool {
-	if pid <= 0 {
-		return false
+// waitLease waits until the holder's lease expires (or it releases the
+// lock: released), and fails with the holder named as soon as it renews
+// the lease (it is alive) or the lock changes hands.
+func (r *run) waitLease(ctx context.Context, h journal.LockInfo) (released bool, err error) {
+	r.em.Emit(Event{Kind: Waiting, Message: fmt.Sprintf("environment %s is locked by %s on %s (pid %d, %s, lock ID %s), lease renewed %s ago: waiting until it expires at %s in case that run is gone; an alive holder renews it and this run stops",
+		r.o.Env.Name, h.Who, h.Host, h.PID, h.Operation, h.ID, r.clock.Now().Sub(h.Renewed).Round(time.Second), h.Expires().Format(time.RFC3339))})
+	timeout := h.Expires().Sub(r.clock.Now()) + time.Second
+	err = wait.Poll(ctx, r.clock, "waiting for the lock's lease to expire", time.Second, timeout, func(ctx context.Context) (bool, string, error) {
+		cur, err := r.o.Backend.LockHolder(ctx, r.o.Env.Name)
+		if err != nil {
+			return false, "", err
+		}
+		switch {
+		case cur == nil:
+			released = true
+			return true, "", nil
+		case cur.ID != h.ID || !cur.Renewed.Equal(h.Renewed):
+			return false, "", &journal.LockedError{Env: r.o.Env.Name, Holder: *cur}
+		}
+		return cur.Expired(r.clock.Now()), "", nil
+	}, nil)
+	var le *journal.LockedError
+	if errors.As(err, &le) {
+		return false, le // as Lock says it, without the wait's wording
 	}
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
+	return released, err
+}
+
+// ErrLockLost is the cause of a run's context when its lock was lost.
+var ErrLockLost = errors.New("the environment's lock was lost")
+
+// keepLease renews the lock every third of its lease until release. If a
+// renewal finds the lock gone, or the lease runs out before a renewal
+// succeeds, the returned context is cancelled with ErrLockLost: another
+// run may hold the environment now, and this one must stop acting.
+func (r *run) keepLease(ctx context.Context, lease time.Duration) context.Context {
+	ctx, cancel := context.WithCancelCause(ctx)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	r.stopLease = func() { close(stop); <-done; cancel(nil) }
+	go func() {
+		defer close(done)
+		// A heartbeat, not a wait: it beats in real time; the times it
+		// records are the run's clock's, as every other time in the lock.
+		t := time.NewTicker(lease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+			l := *r.lock
+			l.Renewed = r.clock.Now().UTC()
+			rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), lease/3)
+			err := r.o.Backend.Renew(rctx, r.o.Env.Name, l)
+			rcancel()
+			var lost *journal.LockLostError
+			switch {
+			case err == nil:
+				r.lock.Renewed = l.Renewed
+			case errors.As(err, &lost), r.lock.Expired(r.clock.Now()):
+				r.em.Emit(Event{Kind: Warning, Message: "stopping: " + err.Error()})
+				cancel(fmt.Errorf("%w: %v", ErrLockLost, err))
+				return
+			}
+		}
+	}()
+	return ctx
+}
+
+// lockLost names the lost lock as the reason a run stopped, rather than
+// the cancelled context it shows as.
+func lockLost(ctx context.Context, err error) error {
+	if c := context.Cause(ctx); err != nil && errors.Is(c, ErrLockLost) {
+		return fmt.Errorf("%w; the run stopped where the journal says: %v", c, err)
+	}
+	return err
 }
 
 func (r *run) release() {
 	if r.lock == nil {
 		return
 	}
+	if r.stopLease != nil {
+		r.stopLease()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := r.o.Backend.Unlock(ctx, r.o.Env.Name, r.lock.ID); err != nil {
 		r.em.Emit(Event{Kind: Warning, Message: "releasing the lock: " + err.Error()})
 	}
+	r.lock = nil
 }
 
 // openJournal resumes the open journal (when it is for the same target

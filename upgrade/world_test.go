@@ -181,7 +181,7 @@ func (w *world) newRun(to string) *run {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	if err := r.acquire(ctx); err != nil {
+	if _, err := r.acquire(ctx); err != nil {
 		w.t.Fatal(err)
 	}
 	w.t.Cleanup(r.release)

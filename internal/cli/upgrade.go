@@ -479,7 +479,11 @@ func writeStatus(f *Factory, st *upgrade.Status) {
 		fmt.Fprintln(w, "\n  no upgrade recorded")
 	}
 	if l := st.Lock; l != nil {
-		fmt.Fprintf(w, "  locked by %s on %s (pid %d, %s, since %s, ID %s)\n", l.Who, l.Host, l.PID, l.Operation, l.Created.Format(time.RFC3339), l.ID)
+		lease := "no lease: only 'eksbg force-unlock' frees it"
+		if e := l.Expires(); !e.IsZero() {
+			lease = fmt.Sprintf("lease %ds, renewed %s, expires %s", l.LeaseSeconds, l.Renewed.Format(time.RFC3339), e.Format(time.RFC3339))
+		}
+		fmt.Fprintf(w, "  locked by %s on %s (pid %d, %s, since %s, ID %s; %s)\n", l.Who, l.Host, l.PID, l.Operation, l.Created.Format(time.RFC3339), l.ID, lease)
 	}
 }
 

@@ -45,6 +45,9 @@ const (
 	DefaultNameTemplate = "{env}-{color}"
 	// DefaultWorkspace is the default Terraform workspace.
 	DefaultWorkspace = "default"
+	// DefaultLockLease is how long an environment's lock stays valid
+	// without being renewed; its holder renews it every third of that.
+	DefaultLockLease = time.Minute
 	// DefaultBakeTime is how long each traffic step bakes by default.
 	DefaultBakeTime = 5 * time.Minute
 )
@@ -225,6 +228,11 @@ type State struct {
 	Prefix string `yaml:"prefix,omitempty"`
 	// Region is the bucket's region; defaults to aws.region.
 	Region string `yaml:"region,omitempty"`
+	// LockLease is how long the environment's lock stays valid without
+	// being renewed (default DefaultLockLease, 1s to 1h). A run renews it
+	// every third of that and stops if it cannot; another run takes the
+	// lock over only once the lease has expired.
+	LockLease time.Duration `yaml:"lockLease,omitempty"`
 }
 
 // notFoundError is the error Load returns for a missing file.

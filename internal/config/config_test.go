@@ -58,7 +58,7 @@ func fullExample(t *testing.T, dir string) *Project {
 				Namespace:           "argocd",
 				ClusterSecretLabels: map[string]string{"env": "staging"},
 			},
-			State:    State{Backend: "local", Dir: filepath.Join(dir, ".eksbg/state")},
+			State:    State{Backend: "local", Dir: filepath.Join(dir, ".eksbg/state"), LockLease: DefaultLockLease},
 			Teardown: TeardownManual,
 		}, {
 			Name: "prod",
@@ -101,7 +101,7 @@ func fullExample(t *testing.T, dir string) *Project {
 				Namespace:           "argocd",
 				ClusterSecretLabels: map[string]string{"env": "prod", "example.com/team": "platform"},
 			},
-			State:    State{Backend: "local", Dir: filepath.Join(dir, ".eksbg/state")},
+			State:    State{Backend: "local", Dir: filepath.Join(dir, ".eksbg/state"), LockLease: DefaultLockLease},
 			Teardown: TeardownManual,
 		}},
 	}
@@ -220,7 +220,7 @@ func TestDefaults(t *testing.T) {
 		{"cluster name", e.ClusterName(Blue), "dev-blue"},
 		{"argocd namespace", e.ArgoCD.Namespace, "argocd"},
 		{"management region", e.ArgoCD.Management.Region, "eu-west-1"},
-		{"state", e.State, State{Backend: "local", Dir: "conf/.eksbg/state"}},
+		{"state", e.State, State{Backend: "local", Dir: "conf/.eksbg/state", LockLease: DefaultLockLease}},
 	} {
 		if !reflect.DeepEqual(c.got, c.want) {
 			t.Errorf("%s = %#v, want %#v", c.name, c.got, c.want)

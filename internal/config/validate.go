@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/eksbg/eksbg/internal/yamlstrict"
 )
@@ -198,6 +199,12 @@ func (v *validator) state(path string, st *State, region string) {
 		}
 	default:
 		v.errorf(path+".backend", "expected %q or %q, got %q", StateBackendLocal, StateBackendS3, st.Backend)
+	}
+	switch {
+	case st.LockLease == 0:
+		st.LockLease = DefaultLockLease
+	case st.LockLease < time.Second || st.LockLease > time.Hour:
+		v.errorf(path+".lockLease", "expected a duration from 1s to 1h, such as 1m, got %s", st.LockLease)
 	}
 }
 

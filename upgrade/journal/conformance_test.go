@@ -300,3 +300,60 @@ func TestConformanceJournalRace(t *testing.T) {
 		}
 	})
 }
+
+// TestConformanceRenew: the holder renews its lease; a renewal by an ID
+// that no longer holds the lock (it expired and was taken over, or was
+// force-unlocked) is refused with LockLostError and writes nothing.
+func TestConformanceRenew(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st store) {
+		ctx := t.Context()
+		a, b := st.open(), st.open()
+		created := time.Date(2026, 12, 8, 9, 0, 0, 0, time.UTC)
+		got, err := a.Lock(ctx, "prod", LockInfo{Who: "alice", Created: created, LeaseSeconds: 60})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := created.Add(time.Minute); !got.Expires().Equal(want) || got.Expired(want) || !got.Expired(want.Add(time.Second)) {
+			t.Fatalf("expires %s, want %s", got.Expires(), want)
+		}
+		renewed := *got
+		renewed.Renewed = created.Add(40 * time.Second)
+		if err := a.Renew(ctx, "prod", renewed); err != nil {
+			t.Fatalf("renewing: %v", err)
+		}
+		h, err := b.LockHolder(ctx, "prod")
+		if err != nil || h == nil || !h.Renewed.Equal(renewed.Renewed) || !h.Expires().Equal(created.Add(100*time.Second)) {
+			t.Fatalf("holder after renewal = %+v, %v", h, err)
+		}
+		// Bob takes it over (as after expiry); Alice's next renewal is lost.
+		if err := b.ForceUnlock(ctx, "prod", got.ID); err != nil {
+			t.Fatal(err)
+		}
+		bob, err := b.Lock(ctx, "prod", LockInfo{Who: "bob", LeaseSeconds: 60})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = a.Renew(ctx, "prod", renewed)
+		var lost *LockLostError
+		if !errors.As(err, &lost) || lost.Holder == nil || lost.Holder.ID != bob.ID {
+			t.Fatalf("renewal after takeover: %v, want LockLostError naming bob's lock", err)
+		}
+		if h, _ := b.LockHolder(ctx, "prod"); h == nil || h.ID != bob.ID || h.Who != "bob" {
+			t.Errorf("the lost renewal overwrote bob's lock: %+v", h)
+		}
+		// No lock at all: lost too.
+		if err := b.Unlock(ctx, "prod", bob.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Renew(ctx, "prod", renewed); !errors.As(err, &lost) || lost.Holder != nil {
+			t.Errorf("renewal of a released lock: %v, want LockLostError with no holder", err)
+		}
+	})
+}
+
+func TestLockWithoutLeaseNeverExpires(t *testing.T) {
+	l := LockInfo{Created: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)}
+	if l.Expired(time.Now()) || !l.Expires().IsZero() {
+		t.Fatal("a lock without a lease expired")
+	}
+}

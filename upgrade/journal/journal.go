@@ -32,6 +32,10 @@ type Backend interface {
 	ForceUnlock(ctx context.Context, env string, id string) error
 	// LockHolder returns the current lock, or nil.
 	LockHolder(ctx context.Context, env string) (*LockInfo, error)
+	// Renew writes info (its Renewed time moved on) over the lock if the
+	// lock is still info.ID's; otherwise it returns a *LockLostError and
+	// writes nothing.
+	Renew(ctx context.Context, env string, info LockInfo) error
 	// Journal returns the environment's journal, or nil when no upgrade
 	// was ever recorded.
 	Journal(ctx context.Context, env string) (*Journal, error)
@@ -50,13 +54,57 @@ var ErrConflict = errors.New("the journal changed since it was read: another eks
 
 // LockInfo says who holds an environment's lock.
 type LockInfo struct {
-	// ID is random; ForceUnlock needs it.
+	// ID is random, one per holder; it is what identifies the holder
+	// (hostnames and PIDs repeat across containers). ForceUnlock needs it.
 	ID        string    `json:"id"`
 	Who       string    `json:"who"`
 	Host      string    `json:"host"`
 	PID       int       `json:"pid"`
 	Operation string    `json:"operation"`
 	Created   time.Time `json:"created"`
+	// LeaseSeconds is how long the lock stays valid after Renewed (0: a
+	// lock without a lease, from an older eksbg, which never expires).
+	LeaseSeconds int `json:"leaseSeconds,omitempty"`
+	// Renewed is when the holder last renewed the lease (Created before
+	// the first renewal).
+	Renewed time.Time `json:"renewed,omitzero"`
+}
+
+// Expires is when the lease ends unless renewed; zero for a lock without
+// a lease.
+func (l LockInfo) Expires() time.Time {
+	if l.LeaseSeconds <= 0 {
+		return time.Time{}
+	}
+	from := l.Renewed
+	if from.IsZero() {
+		from = l.Created
+	}
+	return from.Add(time.Duration(l.LeaseSeconds) * time.Second)
+}
+
+// Expired reports whether the lease ended before now (never for a lock
+// without a lease).
+func (l LockInfo) Expired(now time.Time) bool {
+	e := l.Expires()
+	return !e.IsZero() && now.After(e)
+}
+
+// LockLostError is Renew's answer when the lock is no longer the
+// holder's: it expired and was taken over, or was force-unlocked.
+type LockLostError struct {
+	Env string
+	ID  string
+	// Holder is the lock now, nil when there is none.
+	Holder *LockInfo
+}
+
+func (e *LockLostError) Error() string {
+	now := "nobody holds it now"
+	if h := e.Holder; h != nil {
+		now = fmt.Sprintf("%s on %s holds it now (lock ID %s, %s)", h.Who, h.Host, h.ID, h.Operation)
+	}
+	return fmt.Sprintf("the lock of environment %s (ID %s) was lost: %s", e.Env, e.ID, now)
 }
 
 // LockedError is Lock's answer when someone else holds the lock.

@@ -396,3 +396,32 @@ func isPreconditionFailed(err error) bool {
 func isConditionalConflict(err error) bool {
 	return err != nil && (s3ErrorCode(err) == "ConditionalRequestConflict" || s3Status(err) == http.StatusConflict)
 }
+
+// Renew implements Backend: a PutObject conditional on the ETag of the
+// lock it read and checked, so that a renewal never overwrites a lock
+// another holder took meanwhile.
+func (s *S3) Renew(ctx context.Context, env string, info LockInfo) error {
+	k, err := s.key(env, "lock.json")
+	if err != nil {
+		return err
+	}
+	holder, etag, err := getS3JSON[LockInfo](ctx, s, k)
+	if err != nil {
+		return fmt.Errorf("renewing the lock of %s: %w", env, err)
+	}
+	if holder == nil || holder.ID != info.ID {
+		return &LockLostError{Env: env, ID: info.ID, Holder: holder}
+	}
+	_, err = s.put(ctx, k, info, ifMatch(etag))
+	switch {
+	case isPreconditionFailed(err) || isConditionalConflict(err):
+		now, _, _ := getS3JSON[LockInfo](ctx, s, k)
+		if now != nil && now.ID == info.ID {
+			return nil // our own write, retried by the SDK after a lost answer
+		}
+		return &LockLostError{Env: env, ID: info.ID, Holder: now}
+	case err != nil:
+		return fmt.Errorf("renewing the lock of %s: %w", env, err)
+	}
+	return nil
+}
