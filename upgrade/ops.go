@@ -36,9 +36,9 @@ func Rollback(ctx context.Context, o Options, deleteGreen bool) (*Summary, error
 		return nil, fmt.Errorf("environment %s has no open upgrade to roll back ('eksbg status --env %s' shows its state)", o.Env.Name, o.Env.Name)
 	}
 	r.j = j
-	if j.Completed(string(PhaseTeardown), "eksctl delete cluster") || j.Completed(string(PhaseTeardown), "remove from Argo CD") {
-		return nil, fmt.Errorf("%s was already torn down in upgrade %s: there is no blue to go back to; finish the upgrade with 'eksbg upgrade --env %s --to %s'",
-			j.From.Name, j.ID, o.Env.Name, j.To.Version)
+	if e, ok := destructiveTeardownStarted(j); ok {
+		return nil, fmt.Errorf("%s is being torn down in upgrade %s (step %q %s at %s): there is no whole blue to go back to; finish the upgrade with 'eksbg upgrade --env %s --to %s --approve'",
+			j.From.Name, j.ID, e.Step, e.State, e.At.Format(time.RFC3339), o.Env.Name, j.To.Version)
 	}
 	sum := &Summary{Journal: j}
 	ps, err := r.phase(ctx, PhaseRollback, func(ctx context.Context) error {
@@ -73,12 +73,18 @@ func Rollback(ctx context.Context, o Options, deleteGreen bool) (*Summary, error
 			return err
 		}
 		if err := r.step(ctx, PhaseRollback, "remove green from Argo CD", func(ctx context.Context) (map[string]string, error) {
+			if err := r.allOnLive(ctx, "remove green from Argo CD"); err != nil {
+				return nil, err
+			}
 			return nil, r.unregister(ctx, PhaseRollback, r.green)
 		}); err != nil {
 			return err
 		}
 		if deleteGreen {
 			if err := r.step(ctx, PhaseRollback, "delete green", func(ctx context.Context) (map[string]string, error) {
+				if err := r.allOnLive(ctx, "delete green"); err != nil {
+					return nil, err
+				}
 				return nil, r.deleteCluster(ctx, PhaseRollback, r.green)
 			}); err != nil {
 				return err
@@ -133,6 +139,10 @@ func Shift(ctx context.Context, o Options, weight int) error {
 	if !j.Open() || !j.Completed(string(PhaseParity), "") {
 		return fmt.Errorf("environment %s has no upgrade past its parity checks: green must exist, run the apps and have healthy targets before it takes traffic ('eksbg upgrade --env %s --to VERSION')", o.Env.Name, o.Env.Name)
 	}
+	if e, ok := rollbackStarted(j); ok {
+		return fmt.Errorf("a rollback of upgrade %s is under way (step %q %s at %s): traffic stays on %s; finish it with 'eksbg rollback --env %s'",
+			j.ID, e.Step, e.State, e.At.Format(time.RFC3339), j.From.Name, o.Env.Name)
+	}
 	if e, ok := teardownStarted(j); ok && weight < 100 {
 		return fmt.Errorf("%s is being torn down (step %q %s at %s): traffic must stay on %s; finish the upgrade with 'eksbg upgrade --env %s --to %s --approve'",
 			j.From.Name, e.Step, e.State, e.At.Format(time.RFC3339), j.To.Name, o.Env.Name, j.To.Version)
@@ -148,6 +158,38 @@ func Shift(ctx context.Context, o Options, weight int) error {
 		}
 		return r.shiftStep(ctx, weight)
 	}))
+}
+
+// allOnLive reads the weights back right before a destructive step of a
+// rollback and refuses it unless every rule sends all traffic to the live
+// colour: a resumed rollback skips its "traffic to blue" step.
+func (r *run) allOnLive(ctx context.Context, step string) error {
+	if err := r.shifter.VerifyWeights(ctx, 0); err != nil {
+		return fmt.Errorf("refusing to %s: traffic is not all on %s (move it back with 'eksbg shift --env %s --weight 0', then rerun 'eksbg rollback --env %s'): %w",
+			step, r.blue, r.o.Env.Name, r.o.Env.Name, err)
+	}
+	return nil
+}
+
+// rollbackStarted returns the first rollback step the journal has.
+func rollbackStarted(j *journal.Journal) (journal.Entry, bool) {
+	for _, e := range j.Entries {
+		if e.Phase == string(PhaseRollback) && e.Step != "" {
+			return e, true
+		}
+	}
+	return journal.Entry{}, false
+}
+
+// destructiveTeardownStarted returns the first teardown step past the
+// drain: from then on blue is being taken apart.
+func destructiveTeardownStarted(j *journal.Journal) (journal.Entry, bool) {
+	for _, e := range j.Entries {
+		if e.Phase == string(PhaseTeardown) && e.Step != "" && e.Step != "drain" {
+			return e, true
+		}
+	}
+	return journal.Entry{}, false
 }
 
 // teardownStarted returns the first teardown step the journal has (the

@@ -445,3 +445,78 @@ func indexOf(list []string, s string) int {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// --- rollback ---
+
+func TestRollbackRefusedOnceBlueIsBeingTornDown(t *testing.T) {
+	w, r := atTeardown(t)
+	w.done(r, nil, "teardown/drain")
+	r.j.Entries = append(r.j.Entries, journal.Entry{Phase: string(PhaseTeardown), Step: "remove from Argo CD", State: journal.Started, At: w.clock.Now()})
+	if err := r.save(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r.release()
+	_, err := Rollback(context.Background(), w.options("1.34"), true)
+	if err == nil || !strings.Contains(err.Error(), "is being torn down") || !strings.Contains(err.Error(), "--approve") {
+		t.Fatalf("err = %v, want the rollback refused", err)
+	}
+	if b, g := w.weights(); b != 0 || g != 100 {
+		t.Errorf("weights = %d/%d after the refused rollback, want 0/100", b, g)
+	}
+}
+
+// TestResumedRollbackKeepsGreenWhileItHasTraffic: a rollback put traffic
+// on blue and was killed; someone shifted half back to green; the resumed
+// rollback must not take green out of Argo CD or delete it.
+func TestResumedRollbackKeepsGreenWhileItHasTraffic(t *testing.T) {
+	w, r := atParity(t)
+	w.done(r, nil, "rollback/traffic to blue", "rollback/singletons to blue")
+	w.elb.PutForwardRule(testRule, testBlueTG, testGreenTG, 50, 50)
+	r.release()
+	_, err := Rollback(context.Background(), w.options("1.34"), true)
+	if err == nil || !strings.Contains(err.Error(), "refusing to remove green from Argo CD") {
+		t.Fatalf("err = %v, want the resumed rollback refused", err)
+	}
+	if !w.eks.HasCluster("demo-green") || w.prov.Count("DeleteCluster") != 0 {
+		t.Error("green was deleted while it had traffic")
+	}
+	if _, err := w.argo.Core.CoreV1().Secrets("argocd").Get(context.Background(), gitops.SecretName("demo-green"), metav1.GetOptions{}); err != nil {
+		t.Errorf("green was removed from Argo CD while it had traffic: %v", err)
+	}
+}
+
+func TestShiftRefusedDuringRollback(t *testing.T) {
+	w, r := atParity(t)
+	w.done(r, nil, "rollback/traffic to blue")
+	r.release()
+	err := Shift(context.Background(), w.options("1.34"), 50)
+	if err == nil || !strings.Contains(err.Error(), "a rollback of upgrade") {
+		t.Fatalf("err = %v, want the shift refused during a rollback", err)
+	}
+	if n := w.elb.Count("ModifyRule"); n != 0 {
+		t.Errorf("%d weight writes during a rollback", n)
+	}
+}
+
+func TestRollbackPutsEverythingBackOnBlue(t *testing.T) {
+	w, r := atParity(t)
+	w.elb.PutForwardRule(testRule, testBlueTG, testGreenTG, 50, 50)
+	r.release()
+	if _, err := Rollback(context.Background(), w.options("1.34"), true); err != nil {
+		t.Fatal(err)
+	}
+	if b, g := w.weights(); b != 100 || g != 0 {
+		t.Errorf("weights = %d/%d, want 100/0", b, g)
+	}
+	if w.eks.HasCluster("demo-green") {
+		t.Error("green still exists after rollback --delete-green")
+	}
+	labels := w.argo.SingletonLabels()
+	if labels[len(labels)-1] != "demo-blue=active" {
+		t.Errorf("singleton labels %v: blue's must end active", labels)
+	}
+	j, _ := w.backend.Journal(context.Background(), "demo")
+	if j.Open() || !strings.HasPrefix(j.Outcome, "rolled back") {
+		t.Errorf("journal outcome %q open=%v, want closed as rolled back", j.Outcome, j.Open())
+	}
+}
