@@ -104,9 +104,11 @@ func inPlaceOnly(name string) bool {
 const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
 
 // LiveObjects lists the objects of blue whose kinds appear in the
-// removed-API table, with the apiVersion their manifests were applied
-// with (from the last-applied annotation; objects without one are
-// skipped: nothing says which API their authors use).
+// removed-API table, once for each apiVersion their writers used: the one
+// in kubectl's last-applied annotation, and every apiVersion in
+// metadata.managedFields, where the API server records the version each
+// field manager wrote with (server-side apply, Helm and controllers
+// leave no last-applied annotation, but always a managedFields entry).
 func LiveObjects(ctx context.Context, dyn dynamic.Interface, disc discoveryAPI, cluster string) ([]clusters.Object, error) {
 	kinds := map[string]bool{}
 	for _, r := range clusters.RemovedAPIsTable() {
@@ -134,9 +136,7 @@ func LiveObjects(ctx context.Context, dyn dynamic.Interface, disc discoveryAPI, 
 				return nil, fmt.Errorf("listing %s on %s: %w", r.Name, cluster, err)
 			}
 			for _, o := range list.Items {
-				if obj, ok := appliedAs(o, cluster); ok {
-					objs = append(objs, obj)
-				}
+				objs = append(objs, writtenAs(o, r.Kind, cluster)...)
 			}
 		}
 	}
@@ -156,18 +156,138 @@ func hasVerb(vs []string, v string) bool {
 	return false
 }
 
-func appliedAs(o unstructured.Unstructured, cluster string) (clusters.Object, bool) {
-	raw := o.GetAnnotations()[lastApplied]
-	if raw == "" {
-		return clusters.Object{}, false
-	}
-	var m struct{ APIVersion, Kind string }
-	if json.Unmarshal([]byte(raw), &m) != nil || m.APIVersion == "" {
-		return clusters.Object{}, false
-	}
+// writtenAs returns the object once per apiVersion its writers used:
+// kubectl's last-applied annotation, then each managedFields entry's.
+func writtenAs(o unstructured.Unstructured, kind, cluster string) []clusters.Object {
 	app := o.GetLabels()["app.kubernetes.io/instance"] // Argo CD's default tracking label
-	return clusters.Object{APIVersion: m.APIVersion, Kind: m.Kind, Name: o.GetName(), Namespace: o.GetNamespace(),
-		Source: findings.Where{App: app, File: "live on " + cluster}}, true
+	seen := map[string]bool{}
+	var out []clusters.Object
+	add := func(apiVersion, how string) {
+		if apiVersion == "" || seen[apiVersion] {
+			return
+		}
+		seen[apiVersion] = true
+		out = append(out, clusters.Object{APIVersion: apiVersion, Kind: kind, Name: o.GetName(), Namespace: o.GetNamespace(),
+			Source: findings.Where{App: app, File: "live on " + cluster + how}})
+	}
+	if raw := o.GetAnnotations()[lastApplied]; raw != "" {
+		var m struct{ APIVersion string }
+		if json.Unmarshal([]byte(raw), &m) == nil {
+			add(m.APIVersion, "")
+		}
+	}
+	for _, mf := range o.GetManagedFields() {
+		add(mf.APIVersion, fmt.Sprintf(" (written by %s, %s)", orUnknown(mf.Manager), mf.Operation))
+	}
+	return out
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "an unnamed field manager"
+	}
+	return s
+}
+
+// DeprecatedRequests reads blue's API server's
+// apiserver_requested_deprecated_apis metric: every deprecated API some
+// client requested since the server started, with the release that
+// removes it. Each one removed by green's version is a FAIL (that client
+// breaks on green), each removed later a WARN; deprecated APIs with no
+// removal planned are left out. A metric the server does not serve (no
+// permission for /metrics) is a WARN saying what was not checked.
+// https://kubernetes.io/docs/reference/using-api/deprecation-guide/
+func DeprecatedRequests(ctx context.Context, metrics func(ctx context.Context) ([]byte, error), cluster, to string) ([]findings.Finding, error) {
+	raw, err := metrics(ctx)
+	if err != nil {
+		return []findings.Finding{{Severity: findings.Warn, Check: CheckRemovedAPI, Where: findings.Where{Object: "API server of " + cluster},
+			What: "the API server's requests to deprecated APIs were not checked: reading /metrics: " + err.Error(),
+			Fix:  "grant eksbg get on the /metrics non-resource URL (the system:monitoring ClusterRole)"}}, nil
+	}
+	toMinor, err := clusters.ParseVersion(to)
+	if err != nil {
+		return nil, err
+	}
+	var out []findings.Finding
+	for _, r := range parseDeprecatedAPIs(raw) {
+		removed, err := clusters.ParseVersion(r.removedRelease)
+		if err != nil {
+			continue // no removal planned
+		}
+		gv := r.version
+		if r.group != "" {
+			gv = r.group + "/" + r.version
+		}
+		res := r.resource
+		if r.subresource != "" {
+			res += "/" + r.subresource
+		}
+		f := findings.Finding{Severity: findings.Warn, Check: CheckRemovedAPI, Where: findings.Where{Object: gv + " " + res, File: "requests to " + cluster},
+			What: fmt.Sprintf("clients requested %s %s on %s, which Kubernetes %s removes (apiserver_requested_deprecated_apis)", gv, res, cluster, r.removedRelease),
+			Fix:  "find the client in the API server's audit log (annotation k8s.io/deprecated) and move it to the replacement API"}
+		if removed <= toMinor {
+			f.Severity = findings.Fail
+			f.What += fmt.Sprintf(": that client breaks on green (%s)", to)
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// deprecatedAPI is one series of apiserver_requested_deprecated_apis.
+type deprecatedAPI struct{ group, version, resource, subresource, removedRelease string }
+
+// parseDeprecatedAPIs reads the apiserver_requested_deprecated_apis series
+// of a Prometheus text exposition (only the labels: the gauge is 1 for
+// every API requested).
+func parseDeprecatedAPIs(raw []byte) []deprecatedAPI {
+	const name = "apiserver_requested_deprecated_apis{"
+	var out []deprecatedAPI
+	for _, line := range strings.Split(string(raw), "\n") {
+		if !strings.HasPrefix(line, name) {
+			continue
+		}
+		end := strings.LastIndex(line, "}")
+		if end < len(name) {
+			continue
+		}
+		labels := map[string]string{}
+		for _, kv := range splitLabels(line[len(name):end]) {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok {
+				continue
+			}
+			if uq, err := strconv.Unquote(v); err == nil {
+				labels[k] = uq
+			}
+		}
+		out = append(out, deprecatedAPI{group: labels["group"], version: labels["version"], resource: labels["resource"],
+			subresource: labels["subresource"], removedRelease: labels["removed_release"]})
+	}
+	return out
+}
+
+// splitLabels splits `a="x",b="y,z"` at the commas between labels.
+func splitLabels(s string) []string {
+	var out []string
+	inQuote, esc, start := false, false, 0
+	for i, c := range s {
+		switch {
+		case esc:
+			esc = false
+		case c == '\\':
+			esc = true
+		case c == '"':
+			inQuote = !inQuote
+		case c == ',' && !inQuote:
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	if start < len(s) {
+		out = append(out, s[start:])
+	}
+	return out
 }
 
 // TargetGroupAttributesAPI reads a target group's deregistration delay.

@@ -2,6 +2,7 @@ package preflight
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -15,11 +16,13 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
@@ -267,4 +270,68 @@ func seed(ctx context.Context, t *testing.T, rc *rest.Config, kc kubernetes.Inte
 	}, "status", "resources"))
 	_, err = dyn.Resource(gitops.ApplicationGVR).Namespace("argocd").Update(ctx, created, metav1.UpdateOptions{})
 	must(err)
+}
+
+func TestDeprecatedRequests(t *testing.T) {
+	metrics := []byte(`# HELP apiserver_requested_deprecated_apis [STABLE] Gauge of deprecated APIs that have been requested
+# TYPE apiserver_requested_deprecated_apis gauge
+apiserver_requested_deprecated_apis{group="",removed_release="",resource="endpoints",subresource="",version="v1"} 1
+apiserver_requested_deprecated_apis{group="flowcontrol.apiserver.k8s.io",removed_release="1.32",resource="flowschemas",subresource="status",version="v1beta3"} 1
+apiserver_requested_deprecated_apis{group="resource.k8s.io",removed_release="1.36",resource="resourceclaims",subresource="",version="v1beta1"} 1
+apiserver_request_total{code="200"} 5
+`)
+	fs, err := DeprecatedRequests(context.Background(), func(context.Context) ([]byte, error) { return metrics, nil }, "shop-blue", "1.33")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fs) != 2 {
+		t.Fatalf("findings = %v, want the two APIs with a removal release", fs)
+	}
+	if f := fs[0]; f.Severity != findings.Fail || f.Where.Object != "flowcontrol.apiserver.k8s.io/v1beta3 flowschemas/status" || !strings.Contains(f.What, "breaks on green (1.33)") {
+		t.Errorf("removed by green: %+v", f)
+	}
+	if f := fs[1]; f.Severity != findings.Warn || !strings.Contains(f.What, "Kubernetes 1.36 removes") {
+		t.Errorf("removed later: %+v", f)
+	}
+	// /metrics not readable: a warning that says what was not checked.
+	fs, err = DeprecatedRequests(context.Background(), func(context.Context) ([]byte, error) { return nil, errors.New("forbidden") }, "shop-blue", "1.33")
+	if err != nil || len(fs) != 1 || fs[0].Severity != findings.Warn || !strings.Contains(fs[0].What, "not checked") {
+		t.Errorf("unreadable metrics: %v %v", fs, err)
+	}
+}
+
+// fakeDiscovery serves one resource list.
+type fakeDiscovery []*metav1.APIResourceList
+
+func (d fakeDiscovery) ServerPreferredResources() ([]*metav1.APIResourceList, error) { return d, nil }
+
+// TestLiveObjectsFromManagedFields: an object Helm (or server-side apply)
+// wrote carries no last-applied annotation; the API server records the
+// apiVersion each writer used in managedFields, and that is what finds it.
+// (The sandbox's kube-apiserver cannot hold one: it serves no removed API
+// and drops managedFields at versions it does not serve, so this runs on
+// client-go's fake, with the object as a 1.25 API server stores it.)
+func TestLiveObjectsFromManagedFields(t *testing.T) {
+	hpa := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+		"metadata": map[string]any{"name": "web", "namespace": "shop", "labels": map[string]any{"app.kubernetes.io/instance": "shop"},
+			"managedFields": []any{
+				map[string]any{"manager": "helm", "operation": "Update", "apiVersion": "autoscaling/v2beta2", "fieldsType": "FieldsV1", "fieldsV1": map[string]any{"f:spec": map[string]any{}}},
+				map[string]any{"manager": "kube-controller-manager", "operation": "Update", "apiVersion": "autoscaling/v2", "fieldsType": "FieldsV1", "fieldsV1": map[string]any{"f:status": map[string]any{}}, "subresource": "status"},
+			}}}}
+	gvr := schema.GroupVersionResource{Group: "autoscaling", Version: "v2", Resource: "horizontalpodautoscalers"}
+	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{gvr: "HorizontalPodAutoscalerList"}, hpa)
+	disc := fakeDiscovery{{GroupVersion: "autoscaling/v2", APIResources: []metav1.APIResource{{Name: "horizontalpodautoscalers", Kind: "HorizontalPodAutoscaler", Verbs: []string{"list"}}}}}
+	objs, err := LiveObjects(context.Background(), dyn, disc, "shop-blue")
+	if err != nil {
+		t.Fatal(err)
+	}
+	removed, err := clusters.RemovedAPIs("1.25", "1.26", objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(removed) != 1 || removed[0].Severity != findings.Fail || removed[0].Where.File != "live on shop-blue (written by helm, Update)" ||
+		removed[0].Where.App != "shop" || !strings.Contains(removed[0].What, "autoscaling/v2beta2") {
+		t.Fatalf("removed APIs 1.25 -> 1.26 = %v, want the HPA Helm wrote through autoscaling/v2beta2", removed)
+	}
 }

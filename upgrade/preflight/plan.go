@@ -215,6 +215,13 @@ func MakePlan(ctx context.Context, o Options) (*Plan, error) {
 		return nil, err
 	}
 	p.Findings = append(p.Findings, removed...)
+	requested, err := DeprecatedRequests(ctx, func(ctx context.Context) ([]byte, error) {
+		return disc.RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	}, blueName, o.To)
+	if err != nil {
+		return nil, err
+	}
+	p.Findings = append(p.Findings, requested...)
 	wl, err := Workloads(ctx, kc, dyn, elb.NewFromConfig(o.AWS), blueName)
 	if err != nil {
 		return nil, err
