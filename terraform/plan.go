@@ -64,6 +64,9 @@ func (w *Workspace) Plan(ctx context.Context) (*Plan, error) {
 	if err := w.init(ctx); err != nil {
 		return nil, err
 	}
+	if err := w.setEnv(ctx, w.tf); err != nil {
+		return nil, err
+	}
 	// The saved plan holds state values, secrets included: it lives in a
 	// private directory under the data directory and goes when done.
 	tmp, err := os.MkdirTemp(w.dataDir, "plan-")

@@ -35,6 +35,7 @@ type Runner struct {
 	dataRoot    string
 	lockTimeout string
 	stderr      io.Writer
+	environ     func(ctx context.Context, env *config.Environment) ([]string, error)
 
 	// initMu serialises terraform init across the runner: concurrent inits
 	// of one stack write its .terraform.lock.hcl at the same time, and a
@@ -67,6 +68,16 @@ func WithLockTimeout(d string) Option { return func(r *Runner) { r.lockTimeout =
 // WithStderr copies terraform's stderr to w as it runs (it is in the error
 // of a failed run either way).
 func WithStderr(w io.Writer) Option { return func(r *Runner) { r.stderr = w } }
+
+// WithEnviron makes the workspaces of each environment (ForEnv) run
+// terraform with the environment f returns for it, instead of the
+// process's own: eksbg passes the environment's resolved AWS credentials
+// and region (awsconf.ChildEnv), so that terraform reads state and plans
+// in the environment's account whatever the shell's credentials are. f is
+// called before each terraform command, so credentials stay fresh.
+func WithEnviron(f func(ctx context.Context, env *config.Environment) ([]string, error)) Option {
+	return func(r *Runner) { r.environ = f }
+}
 
 // New finds the terraform binary, checks that it is at least MinVersion
 // and returns a Runner.
@@ -156,9 +167,17 @@ func (r *Runner) Workspace(dir, name string) (*Workspace, error) {
 	return w, nil
 }
 
-// ForEnv returns the workspace holding env's network.
+// ForEnv returns the workspace holding env's network; with WithEnviron,
+// terraform runs there with env's environment.
 func (r *Runner) ForEnv(env *config.Environment) (*Workspace, error) {
-	return r.Workspace(env.Network.Terraform.Dir, env.Network.Terraform.Workspace)
+	w, err := r.Workspace(env.Network.Terraform.Dir, env.Network.Terraform.Workspace)
+	if err != nil || r.environ == nil {
+		return w, err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.environ = func(ctx context.Context) ([]string, error) { return r.environ(ctx, env) }
+	return w, nil
 }
 
 // dataDirFor is <root>/<stack base name>-<hash of its absolute path>/<workspace>:

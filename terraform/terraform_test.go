@@ -12,15 +12,48 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/hashicorp/terraform-exec/tfexec"
+
+	"github.com/eksbg/eksbg/internal/awsconf"
+	"github.com/eksbg/eksbg/internal/config"
 )
 
 // fakeVersionEnv makes the test binary act as a terraform that only
 // answers "terraform version -json", with the version in the variable.
 const fakeVersionEnv = "EKSBG_TEST_FAKE_TERRAFORM_VERSION"
 
+// fakeEnvDumpEnv makes the test binary a terraform that appends the AWS
+// variables of its environment to the named file for every command, and
+// answers init, workspace list and output as for an empty default
+// workspace.
+const fakeEnvDumpEnv = "EKSBG_TEST_FAKE_TERRAFORM_ENV_DUMP"
+
 func TestMain(m *testing.M) {
+	if dump := os.Getenv(fakeEnvDumpEnv); dump != "" {
+		f, err := os.OpenFile(dump, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+		if err != nil {
+			os.Exit(3)
+		}
+		for _, kv := range os.Environ() {
+			if strings.HasPrefix(kv, "AWS_") {
+				fmt.Fprintf(f, "%s %s\n", os.Args[1], kv)
+			}
+		}
+		f.Close()
+		switch os.Args[1] {
+		case "version":
+			fmt.Println(`{"terraform_version":"1.11.4","platform":"linux_amd64","provider_selections":{},"terraform_outdated":false}`)
+		case "workspace":
+			fmt.Println("* default")
+		case "output":
+			fmt.Println("{}")
+		}
+		os.Exit(0)
+	}
 	if v := os.Getenv(fakeVersionEnv); v != "" {
 		if len(os.Args) < 2 || os.Args[1] != "version" {
 			fmt.Fprintf(os.Stderr, "fake terraform %s: unexpected arguments %q\n", v, os.Args[1:])
@@ -399,5 +432,55 @@ func TestPlanCanceled(t *testing.T) {
 	cancel()
 	if _, err := w.Plan(ctx); !errors.Is(err, context.Canceled) {
 		t.Errorf("Plan(canceled) error = %v, want context.Canceled", err)
+	}
+}
+
+// TestWorkspaceRunsWithTheEnvironmentsCredentials: the shell holds another
+// account's credentials; terraform runs with the environment's only.
+func TestWorkspaceRunsWithTheEnvironmentsCredentials(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dump := filepath.Join(t.TempDir(), "env")
+	t.Setenv(fakeEnvDumpEnv, dump)
+	t.Setenv("AWS_PROFILE", "management")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAMANAGEMENT")
+	workload := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKIAWORKLOAD", "s3cr3t", "")}
+	r, err := New(t.Context(), WithExecPath(self), WithDataDir(t.TempDir()), WithEnviron(func(ctx context.Context, env *config.Environment) ([]string, error) {
+		if env.Name != "prod" {
+			t.Errorf("environ asked for %s", env.Name)
+		}
+		return awsconf.ChildEnv(ctx, workload, os.Environ(), time.Minute)
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &config.Environment{Name: "prod"}
+	env.Network.Terraform.Dir, env.Network.Terraform.Workspace = t.TempDir(), "default"
+	w, err := r.ForEnv(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Outputs(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(dump)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(raw)
+	for _, cmd := range []string{"init", "output"} {
+		if !strings.Contains(got, cmd+" AWS_ACCESS_KEY_ID=AKIAWORKLOAD") || !strings.Contains(got, cmd+" AWS_REGION=eu-west-1") {
+			t.Errorf("terraform %s ran without the environment's credentials and region:\n%s", cmd, got)
+		}
+	}
+	// New's own 'terraform version' runs before any environment is known
+	// and reads nothing remote; every command of the workspace must not
+	// see the shell's credentials.
+	for _, line := range strings.Split(got, "\n") {
+		if !strings.HasPrefix(line, "version ") && (strings.Contains(line, "AKIAMANAGEMENT") || strings.Contains(line, "AWS_PROFILE=management")) {
+			t.Errorf("the shell's credentials reached terraform: %s", line)
+		}
 	}
 }

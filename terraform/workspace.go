@@ -24,6 +24,9 @@ type Workspace struct {
 	mu    sync.Mutex
 	tf    *tfexec.Terraform
 	ready bool
+	// environ, when set, gives the environment terraform runs with
+	// instead of the process's (Runner.ForEnv with WithEnviron).
+	environ func(ctx context.Context) ([]string, error)
 }
 
 // Dir is the stack's root module directory (absolute).
@@ -64,8 +67,8 @@ func (w *Workspace) init(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("running terraform in %s: %w", w.dir, err)
 	}
-	if err := tf.SetEnv(w.env(os.Environ())); err != nil {
-		return fmt.Errorf("setting terraform's environment: %w", err)
+	if err := w.setEnv(ctx, tf); err != nil {
+		return err
 	}
 	if w.r.stderr != nil {
 		tf.SetStderr(w.r.stderr)
@@ -89,6 +92,22 @@ func (w *Workspace) init(ctx context.Context) error {
 		}
 	}
 	w.tf, w.ready = tf, true
+	return nil
+}
+
+// setEnv gives tf the workspace's environment, fresh: the environ
+// function's (its credentials resolved now), or the process's own.
+func (w *Workspace) setEnv(ctx context.Context, tf *tfexec.Terraform) error {
+	base := os.Environ()
+	if w.environ != nil {
+		var err error
+		if base, err = w.environ(ctx); err != nil {
+			return fmt.Errorf("preparing terraform's environment for %s: %w", w, err)
+		}
+	}
+	if err := tf.SetEnv(w.env(base)); err != nil {
+		return fmt.Errorf("setting terraform's environment: %w", err)
+	}
 	return nil
 }
 
@@ -116,6 +135,9 @@ func (w *Workspace) Outputs(ctx context.Context) (map[string]tfexec.OutputMeta, 
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err := w.init(ctx); err != nil {
+		return nil, err
+	}
+	if err := w.setEnv(ctx, w.tf); err != nil {
 		return nil, err
 	}
 	out, err := w.tf.Output(ctx)

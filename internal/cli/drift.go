@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/eksbg/eksbg/internal/awsconf"
 	"github.com/eksbg/eksbg/internal/config"
 	"github.com/eksbg/eksbg/internal/drift"
 	"github.com/eksbg/eksbg/internal/output"
@@ -154,7 +155,7 @@ func runDrift(f *Factory, o *DriftOptions) error {
 	// Without terraform the Terraform check fails for every environment
 	// (exit 1) and the others still run: Check makes the runner itself.
 	if !slices.Contains(o.Skip, drift.KindTerraform) {
-		if tf, err := terraform.New(o.Ctx); err == nil {
+		if tf, err := terraform.New(o.Ctx, terraform.WithEnviron(awsconf.ChildEnvirons(childCredentialsValid))); err == nil {
 			opts.Terraform = tf
 		}
 	}

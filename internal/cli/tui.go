@@ -16,6 +16,7 @@ import (
 
 	"github.com/eksbg/eksbg/internal/capacity"
 	"github.com/eksbg/eksbg/internal/capacity/kubesource"
+	"github.com/eksbg/eksbg/internal/awsconf"
 	"github.com/eksbg/eksbg/internal/config"
 	"github.com/eksbg/eksbg/internal/drift"
 	"github.com/eksbg/eksbg/terraform"
@@ -231,7 +232,7 @@ func (b *tuiBackend) Drift(ctx context.Context, env string) (*drift.EnvResult, e
 	opts := drift.Options{Project: b.proj, Environments: []string{env}, Ignore: ign}
 	// Without terraform the terraform check reports the error and the
 	// others still run, as in `eksbg drift`.
-	if tf, err := terraform.New(ctx); err == nil {
+	if tf, err := terraform.New(ctx, terraform.WithEnviron(awsconf.ChildEnvirons(childCredentialsValid))); err == nil {
 		opts.Terraform = tf
 	}
 	rep, err := drift.Check(ctx, opts)

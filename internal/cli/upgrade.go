@@ -154,11 +154,20 @@ func upgradeDeps(ctx context.Context, f *Factory, full bool) (*deps, error) {
 	if !full {
 		return d, nil
 	}
-	if d.opts.Terraform, err = terraform.New(ctx); err != nil {
+	// terraform and eksctl act in the environment's account with its
+	// credentials, never the shell's.
+	if d.opts.Terraform, err = terraform.New(ctx, terraform.WithEnviron(func(ctx context.Context, _ *config.Environment) ([]string, error) {
+		return awsconf.ChildEnv(ctx, cfg, os.Environ(), childCredentialsValid)
+	})); err != nil {
 		return nil, err
 	}
 	return d, nil
 }
+
+// childCredentialsValid is how long the credentials handed to eksctl and
+// terraform must still be valid when the child starts: eksctl create
+// cluster takes up to 40 minutes (upgrade.DefaultTimeouts).
+const childCredentialsValid = 45 * time.Minute
 
 // planOptions are what `eksbg plan` and the TUI's plan page pass to
 // preflight.MakePlan: the upgrade's own clients, state backend (for the
@@ -172,7 +181,9 @@ func (d *deps) planOptions(to string) preflight.Options {
 // eksctl's progress lines as events.
 func (d *deps) withEksctl(ctx context.Context, events chan<- upgrade.Event) error {
 	em := upgrade.NewEmitter(events, d.env.Name, nil)
-	ek, err := eksctl.New(ctx, "", eksctl.WithEvents(func(ev eksctl.Event) {
+	ek, err := eksctl.New(ctx, "", eksctl.WithEnviron(func(ctx context.Context) ([]string, error) {
+		return awsconf.ChildEnv(ctx, d.opts.AWS, os.Environ(), childCredentialsValid)
+	}), eksctl.WithEvents(func(ev eksctl.Event) {
 		if ev.Level == eksctl.LevelDebug {
 			return
 		}

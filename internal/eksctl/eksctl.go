@@ -35,6 +35,7 @@ type Eksctl struct {
 	path      string
 	version   Version
 	env       []string
+	environ   func(ctx context.Context) ([]string, error)
 	onEvent   func(Event)
 	waitDelay time.Duration
 }
@@ -45,6 +46,16 @@ type Option func(*Eksctl)
 // WithEnv sets extra environment variables (KEY=VALUE) on top of the
 // process's own: AWS_PROFILE, AWS_REGION and the like.
 func WithEnv(kv ...string) Option { return func(e *Eksctl) { e.env = append(e.env, kv...) } }
+
+// WithEnviron replaces the process's own environment as the base of
+// eksctl's with what f returns when each command starts: eksbg passes the
+// environment's resolved AWS credentials and region this way
+// (awsconf.ChildEnv), so that eksctl acts in the environment's account
+// whatever the shell's credentials are. An error from f fails the command
+// before eksctl starts.
+func WithEnviron(f func(ctx context.Context) ([]string, error)) Option {
+	return func(e *Eksctl) { e.environ = f }
+}
 
 // WithEvents receives every log line eksctl prints while a command runs,
 // as an Event, in order. It is called from the goroutine reading eksctl's
@@ -64,7 +75,7 @@ func New(ctx context.Context, path string, opts ...Option) (*Eksctl, error) {
 	}
 	full, err := exec.LookPath(path)
 	if err != nil {
-		return nil, fmt.Errorf("finding eksctl: %w (install it from https://eksctl.io/installation/ or set the path in eksbg.yaml; in the sandbox, source the workspace's env file)", err)
+		return nil, fmt.Errorf("finding eksctl: %w (install it from https://eksctl.io/installation/ and put it on PATH; in the sandbox, source the workspace's env file)", err)
 	}
 	e := &Eksctl{path: full, waitDelay: 30 * time.Second}
 	for _, o := range opts {
@@ -95,7 +106,16 @@ func (e *Eksctl) Version() Version { return e.version }
 // and every method runs through it.
 func (e *Eksctl) Cmd(ctx context.Context, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, e.path, args...)
-	cmd.Env = append(os.Environ(), e.env...)
+	base := os.Environ()
+	if e.environ != nil {
+		env, err := e.environ(ctx)
+		if err != nil {
+			// Start returns it: nothing runs with the wrong credentials.
+			cmd.Err = fmt.Errorf("preparing eksctl's environment: %w", err)
+		}
+		base = env
+	}
+	cmd.Env = append(base, e.env...)
 	// Like terraform-exec: ask eksctl to stop cleanly first, so it can
 	// report the stacks it leaves behind; kill it after WaitDelay.
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }

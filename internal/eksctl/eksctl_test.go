@@ -126,6 +126,23 @@ func TestArgs(t *testing.T) {
 	if !slices.Contains(cmd.Env, "AWS_REGION=us-east-1") {
 		t.Fatalf("Cmd env lacks the option's variables")
 	}
+
+	// WithEnviron replaces the process's environment: the shell's
+	// credentials never reach eksctl.
+	t.Setenv("AWS_PROFILE", "management")
+	e.environ = func(context.Context) ([]string, error) {
+		return []string{"PATH=/usr/bin", "AWS_ACCESS_KEY_ID=AKIAWORKLOAD"}, nil
+	}
+	cmd = e.Cmd(t.Context(), "get", "cluster")
+	if !slices.Contains(cmd.Env, "AWS_ACCESS_KEY_ID=AKIAWORKLOAD") || slices.Contains(cmd.Env, "AWS_PROFILE=management") {
+		t.Fatalf("Cmd env = %v, want the environ function's, not the process's", cmd.Env)
+	}
+	// And when the credentials cannot be had, nothing starts.
+	e.environ = func(context.Context) ([]string, error) { return nil, errors.New("no credentials") }
+	cmd = e.Cmd(t.Context(), "get", "cluster")
+	if err := cmd.Start(); err == nil || !strings.Contains(err.Error(), "no credentials") {
+		t.Fatalf("Start = %v, want the credentials error", err)
+	}
 }
 
 func TestCreateClusterStreamsEvents(t *testing.T) {
