@@ -14,9 +14,9 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/eksbg/eksbg/internal/awsconf"
 	"github.com/eksbg/eksbg/internal/capacity"
 	"github.com/eksbg/eksbg/internal/capacity/kubesource"
-	"github.com/eksbg/eksbg/internal/awsconf"
 	"github.com/eksbg/eksbg/internal/config"
 	"github.com/eksbg/eksbg/internal/drift"
 	"github.com/eksbg/eksbg/terraform"
