@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -33,6 +34,12 @@ func Rollback(ctx context.Context, o Options, deleteGreen bool) (*Summary, error
 		return nil, err
 	}
 	if !j.Open() {
+		if j != nil && strings.HasPrefix(j.Outcome, rolledBack) {
+			// Rerun after a crash, or asked to delete the green a first
+			// rollback kept (as its outcome suggests): converge.
+			r.j = j
+			return r.afterRollback(ctx, deleteGreen)
+		}
 		return nil, fmt.Errorf("environment %s has no open upgrade to roll back ('eksbg status --env %s' shows its state)", o.Env.Name, o.Env.Name)
 	}
 	r.j = j
@@ -96,11 +103,47 @@ func Rollback(ctx context.Context, o Options, deleteGreen bool) (*Summary, error
 	if err != nil {
 		return sum, lockLost(ctx, err)
 	}
-	outcome := "rolled back"
-	if !deleteGreen {
-		outcome = "rolled back (green kept: delete it with 'eksbg rollback --delete-green' or eksctl)"
+	return sum, r.end(ctx, r.rolledBackOutcome(deleteGreen))
+}
+
+// rolledBack begins the outcome of every rolled-back upgrade.
+const rolledBack = "rolled back"
+
+func (r *run) rolledBackOutcome(greenDeleted bool) string {
+	if greenDeleted {
+		return rolledBack
 	}
-	return sum, r.end(ctx, outcome)
+	return fmt.Sprintf("%s (%s kept: delete it with 'eksbg rollback --env %s --delete-green' or eksctl)", rolledBack, r.green, r.o.Env.Name)
+}
+
+// afterRollback answers a rollback of an upgrade that is already rolled
+// back: nothing to do, or (deleteGreen) delete the green the first
+// rollback kept, journaled into that upgrade, with the weights read back
+// first as in any rollback.
+func (r *run) afterRollback(ctx context.Context, deleteGreen bool) (*Summary, error) {
+	sum := &Summary{Journal: r.j}
+	c, err := r.describe(ctx, r.green)
+	if err != nil {
+		return nil, err
+	}
+	if !deleteGreen || c == nil {
+		r.em.Emit(Event{Kind: Info, Phase: PhaseRollback, Message: fmt.Sprintf("upgrade %s of %s was already %s at %s: nothing to do",
+			r.j.ID, r.o.Env.Name, r.j.Outcome, r.j.EndedAt.Format(time.RFC3339))})
+		return sum, nil
+	}
+	ps, err := r.phase(ctx, PhaseRollback, func(ctx context.Context) error {
+		return r.step(ctx, PhaseRollback, "delete green", func(ctx context.Context) (map[string]string, error) {
+			if err := r.allOnLive(ctx, "delete green"); err != nil {
+				return nil, err
+			}
+			return nil, r.deleteCluster(ctx, PhaseRollback, r.green)
+		})
+	})
+	sum.Phases = append(sum.Phases, ps)
+	if err != nil {
+		return sum, lockLost(ctx, err)
+	}
+	return sum, r.end(ctx, r.rolledBackOutcome(true))
 }
 
 // waitSyncedIfExists waits for a cluster's Applications when the cluster

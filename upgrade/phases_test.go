@@ -520,3 +520,59 @@ func TestRollbackPutsEverythingBackOnBlue(t *testing.T) {
 		t.Errorf("journal outcome %q open=%v, want closed as rolled back", j.Outcome, j.Open())
 	}
 }
+
+// TestRollbackRerunConverges: a rollback killed right after it closed the
+// journal is rerun: nothing to do, exit 0. A rollback that kept green,
+// then asked again with --delete-green (as its outcome says to): green
+// is deleted, and the outcome says so.
+func TestRollbackRerunConverges(t *testing.T) {
+	w, r := atParity(t)
+	r.release()
+	if _, err := Rollback(context.Background(), w.options("1.34"), false); err != nil {
+		t.Fatal(err)
+	}
+	j, _ := w.backend.Journal(context.Background(), "demo")
+	if !strings.Contains(j.Outcome, "eksbg rollback --env demo --delete-green") || !w.eks.HasCluster("demo-green") {
+		t.Fatalf("outcome %q, green exists %v: want green kept and the command to delete it", j.Outcome, w.eks.HasCluster("demo-green"))
+	}
+	if _, err := Rollback(context.Background(), w.options("1.34"), false); err != nil {
+		t.Fatalf("rerun: %v, want nothing to do", err)
+	}
+	if !contains(w.eventsOf(Info), "was already rolled back") {
+		t.Errorf("infos %v, want 'already rolled back'", w.eventsOf(Info))
+	}
+	if _, err := Rollback(context.Background(), w.options("1.34"), true); err != nil {
+		t.Fatalf("--delete-green after a rollback that kept green: %v", err)
+	}
+	if w.eks.HasCluster("demo-green") {
+		t.Error("green still exists")
+	}
+	if j, _ := w.backend.Journal(context.Background(), "demo"); j.Outcome != "rolled back" {
+		t.Errorf("outcome %q, want 'rolled back'", j.Outcome)
+	}
+}
+
+// TestUpgradeRerunAfterCompletion: the same upgrade command rerun after
+// it completed (a crash right after its last save looks the same) has
+// nothing to do: no new journal, no preflight, no error.
+func TestUpgradeRerunAfterCompletion(t *testing.T) {
+	w, r := atParity(t)
+	now := w.clock.Now()
+	r.j.EndedAt, r.j.Outcome = &now, outcomeCompleted
+	if err := r.save(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r.release()
+	o := w.options("1.34")
+	o.Preflight = func(context.Context, preflight.Options) (*preflight.Plan, error) {
+		t.Error("the preflight ran for a completed upgrade")
+		return nil, errors.New("no")
+	}
+	sum, err := Run(context.Background(), o)
+	if err != nil || sum == nil || sum.Journal.ID != r.j.ID {
+		t.Fatalf("rerun = %+v, %v; want the completed journal and no error", sum, err)
+	}
+	if !contains(w.eventsOf(Info), "already completed") {
+		t.Errorf("infos %v", w.eventsOf(Info))
+	}
+}

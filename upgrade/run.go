@@ -235,6 +235,9 @@ func (o *Options) defaults() {
 	}
 }
 
+// outcomeCompleted is the outcome of an upgrade that finished.
+const outcomeCompleted = "completed"
+
 // newRun opens the clients an upgrade needs and works out the colors: the
 // live one from the state backend, or (before the first upgrade) from the
 // name in the environment's eksctl config.
@@ -300,6 +303,9 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		return nil, err
 	}
 	sum := &Summary{Journal: r.j}
+	if !r.j.Open() {
+		return sum, nil // completed already
+	}
 	phases := map[Phase]func(context.Context) error{
 		PhasePreflight: r.preflight, PhaseRender: r.render, PhaseCreate: r.createGreen, PhaseRegister: r.register,
 		PhaseParity: r.parity, PhaseShift: r.shift, PhaseHandoff: r.handoff, PhaseTeardown: r.teardown, PhaseDone: r.done,
@@ -426,7 +432,7 @@ func (r *run) acquire(ctx context.Context) (context.Context, error) {
 		if h.LeaseSeconds <= 0 {
 			return ctx, err
 		}
-		if !h.Expired(r.clock.Now()) {
+		if !stale(h, r.clock.Now()) {
 			released, err := r.waitLease(ctx, h)
 			if err != nil {
 				return ctx, err
@@ -450,7 +456,9 @@ func (r *run) acquire(ctx context.Context) (context.Context, error) {
 func (r *run) waitLease(ctx context.Context, h journal.LockInfo) (released bool, err error) {
 	r.em.Emit(Event{Kind: Waiting, Message: fmt.Sprintf("environment %s is locked by %s on %s (pid %d, %s, lock ID %s), lease renewed %s ago: waiting until it expires at %s in case that run is gone; an alive holder renews it and this run stops",
 		r.o.Env.Name, h.Who, h.Host, h.PID, h.Operation, h.ID, r.clock.Now().Sub(h.Renewed).Round(time.Second), h.Expires().Format(time.RFC3339))})
-	timeout := h.Expires().Sub(r.clock.Now()) + time.Second
+	// The wait ends when the lease is stale; the timeout only bounds a
+	// backend that stops answering (each look is a call that may be slow).
+	timeout := h.Expires().Add(leaseGrace(h)).Sub(r.clock.Now()) + time.Minute
 	err = wait.Poll(ctx, r.clock, "waiting for the lock's lease to expire", time.Second, timeout, func(ctx context.Context) (bool, string, error) {
 		cur, err := r.o.Backend.LockHolder(ctx, r.o.Env.Name)
 		if err != nil {
@@ -463,13 +471,28 @@ func (r *run) waitLease(ctx context.Context, h journal.LockInfo) (released bool,
 		case cur.ID != h.ID || !cur.Renewed.Equal(h.Renewed):
 			return false, "", &journal.LockedError{Env: r.o.Env.Name, Holder: *cur}
 		}
-		return cur.Expired(r.clock.Now()), "", nil
+		return stale(*cur, r.clock.Now()), "", nil
 	}, nil)
 	var le *journal.LockedError
 	if errors.As(err, &le) {
 		return false, le // as Lock says it, without the wait's wording
 	}
 	return released, err
+}
+
+// leaseGrace is how long past its expiry a lease is still respected: half
+// the lease, at least a second. A holder renews every third of its lease
+// and stops at the first renewal after expiry that fails, so by then an
+// alive holder has either renewed or stopped, whatever the clocks' skew
+// and however slow the backend answered.
+func leaseGrace(h journal.LockInfo) time.Duration {
+	return max(time.Duration(h.LeaseSeconds)*time.Second/2, time.Second)
+}
+
+// stale reports whether a lease expired more than its grace before now:
+// only then is the lock taken over.
+func stale(h journal.LockInfo, now time.Time) bool {
+	return h.LeaseSeconds > 0 && now.After(h.Expires().Add(leaseGrace(h)))
 }
 
 // ErrLockLost is the cause of a run's context when its lock was lost.
@@ -553,6 +576,13 @@ func (r *run) openJournal(ctx context.Context) error {
 		}
 		r.j = j
 		r.em.Emit(Event{Kind: Info, Message: fmt.Sprintf("resuming upgrade %s (%s → %s) from its journal (%d entries)", j.ID, j.From.Name, j.To.Name, len(j.Entries))})
+		return nil
+	}
+	if j != nil && j.Outcome == outcomeCompleted && j.To.Version == r.o.To {
+		// The same command rerun after it finished (or after a crash right
+		// after its last save): it has nothing left to do.
+		r.j = j
+		r.em.Emit(Event{Kind: Info, Message: fmt.Sprintf("upgrade %s of %s to %s already completed at %s: nothing to do", j.ID, r.o.Env.Name, j.To.Version, j.EndedAt.Format(time.RFC3339))})
 		return nil
 	}
 	nj := &journal.Journal{ID: newID(), Environment: r.o.Env.Name, StartedAt: r.clock.Now().UTC(),

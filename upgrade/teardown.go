@@ -337,7 +337,7 @@ func (r *run) done(ctx context.Context) error {
 	}
 	r.em.Emit(Event{Kind: Info, Phase: PhaseDone, Message: fmt.Sprintf("%s is live at %s; %s now describes it: commit it", r.green, r.o.To, r.o.Env.Cluster.EksctlConfig)})
 	r.j.Entries = append(r.j.Entries, journal.Entry{Phase: string(PhaseDone), State: journal.Done, At: r.clock.Now().UTC()})
-	return r.end(ctx, "completed")
+	return r.end(ctx, outcomeCompleted)
 }
 
 // writeFileAtomic replaces path's content, keeping its mode.

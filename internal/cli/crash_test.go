@@ -58,6 +58,29 @@ type trafficMonitor struct {
 	done       chan struct{}
 }
 
+// monitorOnceSteady starts the traffic monitor once blue's targets have
+// been healthy for 5 s: they start initial (the sandbox just registered
+// them), Argo CD's first sync may still replace blue's pods just after
+// 'sandbox up', and the monitor judges eksbg, not the sandbox's start.
+func monitorOnceSteady(t *testing.T, w *demoWorld) *trafficMonitor {
+	t.Helper()
+	sh, err := traffic.NewShifter(elbv2.NewFromConfig(w.cfg), nil, w.env.Traffic.ListenerRules, config.Blue)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steady := 0
+	waitUntil(t, 2*time.Minute, "blue's targets healthy for 5 s", func() bool {
+		bad, err := sh.HealthyTargets(t.Context())
+		if err != nil || len(bad) > 0 {
+			steady = 0
+			return false
+		}
+		steady++
+		return steady >= 20
+	})
+	return startTrafficMonitor(t, w.cfg, w.env)
+}
+
 func startTrafficMonitor(t *testing.T, cfg aws.Config, env *config.Environment) *trafficMonitor {
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &trafficMonitor{stop: cancel, done: make(chan struct{})}
@@ -140,25 +163,7 @@ func TestUpgradeCrashMatrix(t *testing.T) {
 	compressTraffic(t, ws)
 	w := newDemoWorld(t, ws, rt)
 	cfg, env := w.cfg, w.env
-	// Blue's targets start initial (the sandbox just registered them): the
-	// monitor judges eksbg, so it starts once they are healthy.
-	sh, err := traffic.NewShifter(elbv2.NewFromConfig(cfg), nil, env.Traffic.ListenerRules, config.Blue)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Argo CD's first sync of blue may still replace its pods (and so its
-	// targets) just after 'sandbox up': wait for 5 s of steady health.
-	steady := 0
-	waitUntil(t, 2*time.Minute, "blue's targets healthy for 5 s", func() bool {
-		bad, err := sh.HealthyTargets(t.Context())
-		if err != nil || len(bad) > 0 {
-			steady = 0
-			return false
-		}
-		steady++
-		return steady >= 20
-	})
-	mon := startTrafficMonitor(t, cfg, env)
+	mon := monitorOnceSteady(t, w)
 	b := &journal.Local{Dir: filepath.Join(ws, config.DefaultStateDir)}
 	entries := func() int {
 		j, _ := b.Journal(t.Context(), "demo")
@@ -256,6 +261,8 @@ func TestUpgradeUnderFaults(t *testing.T) {
 		t.Run(fmt.Sprintf("run%d", i+1), func(t *testing.T) {
 			ws, rt := sandboxUp(t)
 			compressTraffic(t, ws)
+			w := newDemoWorld(t, ws, rt)
+			mon := monitorOnceSteady(t, w)
 			putFaults(t, rt.URL, `[{"service":"*","operation":"*","throttleRate":0.1,"errorRate":0.02,"latencyMs":20,"jitterMs":100}]`)
 			cmd, out := eksbgProc(t.Context(), "upgrade", "--env", "demo", "--to", "1.34", "--approve", "--gate-interval", "1s")
 			if code := exitOf(cmd.Run()); code != 0 || !strings.Contains(out.String(), ": completed") {
@@ -267,7 +274,7 @@ func TestUpgradeUnderFaults(t *testing.T) {
 				t.Errorf("the faults were not injected: %+v", stats)
 			}
 			putFaults(t, rt.URL, `[]`)
-			w := newDemoWorld(t, ws, rt)
+			mon.finish(t)
 			checkInvariants(t, w.cfg, ws, w.env, "green", "1.34")
 			if !t.Failed() {
 				passed++

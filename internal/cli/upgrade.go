@@ -326,7 +326,7 @@ been torn down there is nothing to go back to, and rollback says so.`,
 			if err != nil {
 				return err
 			}
-			d.opts.Operation = "rollback"
+			d.opts.Operation, d.opts.AfterSave = "rollback", crashHook(f)
 			var sum *upgrade.Summary
 			err = streamEvents(f, func(events chan<- upgrade.Event) error {
 				d.opts.Events = events
@@ -388,7 +388,7 @@ journaled; 'eksbg upgrade' then continues from the configured steps.`,
 			if err != nil {
 				return err
 			}
-			d.opts.Operation, d.opts.GateInterval = fmt.Sprintf("shift to %d%%", o.Weight), o.GateInterval
+			d.opts.Operation, d.opts.GateInterval, d.opts.AfterSave = fmt.Sprintf("shift to %d%%", o.Weight), o.GateInterval, crashHook(f)
 			err = streamEvents(f, func(events chan<- upgrade.Event) error {
 				d.opts.Events = events
 				return upgrade.Shift(o.Ctx, d.opts, o.Weight)
@@ -498,7 +498,8 @@ func writeStatus(f *Factory, st *upgrade.Status) {
 	}
 }
 
-// crashHook is for the crash tests (internal/cli/crash_test.go): with
+// crashHook is for the crash tests (internal/cli/crash_test.go and
+// commands_crash_test.go; upgrade, shift and rollback read it): with
 // EKSBG_TEST_KILL_AFTER_SAVE=N in the environment, eksbg kills itself with
 // SIGKILL right after its N-th journal save, the hardest way a run can end
 // at a journal boundary. Nothing else reads the variable.

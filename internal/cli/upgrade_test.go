@@ -255,7 +255,7 @@ func checkInvariants(t *testing.T, cfg aws.Config, ws string, env *config.Enviro
 	if got := strings.Join(names, ","); got != "cluster-"+liveName+"=active" {
 		t.Errorf("cluster secrets after the upgrade: %s", got)
 	}
-	b := &journal.Local{Dir: filepath.Join(ws, config.DefaultStateDir)}
+	b := stateBackend(t, cfg, ws, env)
 	lv, err := b.Live(ctx, env.Name)
 	if err != nil || lv == nil || lv.Color != live || lv.Version != version {
 		t.Errorf("live color: %+v %v", lv, err)
@@ -267,6 +267,17 @@ func checkInvariants(t *testing.T, cfg aws.Config, ws string, env *config.Enviro
 	if data, err := os.ReadFile(filepath.Join(ws, "clusters", env.Name+".yaml")); err != nil || !strings.Contains(string(data), "name: "+liveName) {
 		t.Errorf("clusters/%s.yaml after the upgrade: %v\n%s", env.Name, err, data)
 	}
+}
+
+// stateBackend opens the environment's state backend as eksbg does: the
+// local directory of the workspace, or the S3 bucket in the emulator.
+func stateBackend(t *testing.T, cfg aws.Config, ws string, env *config.Environment) journal.Backend {
+	t.Helper()
+	b, err := journal.ForEnvironment(env.State, ws, journal.NewS3Client(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func mustWeights(t *testing.T, sh *traffic.Shifter) []traffic.RuleWeights {
