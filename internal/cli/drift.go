@@ -11,6 +11,7 @@ import (
 
 	"github.com/eksbg/eksbg/internal/config"
 	"github.com/eksbg/eksbg/internal/drift"
+	"github.com/eksbg/eksbg/internal/findings"
 	"github.com/eksbg/eksbg/internal/output"
 	"github.com/eksbg/eksbg/terraform"
 )
@@ -25,8 +26,9 @@ type DriftOptions struct {
 	All bool
 	// Format is -o: table, json, yaml, markdown or junit.
 	Format output.Format
-	// FailOn is the severity that makes the exit status 2.
-	FailOn drift.Severity
+	// FailOn is the severity that makes the exit status 2: findings.Fail
+	// (--fail-on drift) or findings.Warn (--fail-on warning).
+	FailOn findings.Severity
 	// Strict also compares node groups' desired sizes.
 	Strict bool
 	// IgnoreFile is the ignore file; "" means .eksbgignore beside eksbg.yaml
@@ -113,7 +115,7 @@ findings, and the error names the environment and the check).`,
 		},
 	}
 	cmd.Flags().BoolVar(&o.All, "all", false, "check every environment of the project config, concurrently")
-	cmd.Flags().StringVar(&failOn, "fail-on", string(drift.Drift), "severity that makes the exit status 2: drift or warning")
+	cmd.Flags().StringVar(&failOn, "fail-on", drift.SeverityDrift, "severity that makes the exit status 2: drift or warning")
 	cmd.Flags().BoolVar(&o.Strict, "strict", false, "also compare node groups' desired sizes (an autoscaler usually owns them)")
 	cmd.Flags().StringVar(&o.IgnoreFile, "ignore-file", "", "file of accepted drift (default: "+drift.IgnoreFileName+" beside eksbg.yaml, if there is one)")
 	cmd.Flags().IntVar(&o.Parallel, "parallel", drift.DefaultConcurrency, "environments checked at once")

@@ -16,6 +16,7 @@ import (
 	"github.com/eksbg/eksbg/internal/config"
 	"github.com/eksbg/eksbg/internal/drift"
 	"github.com/eksbg/eksbg/internal/drift/drifttest"
+	"github.com/eksbg/eksbg/internal/findings"
 	"github.com/eksbg/eksbg/upgrade/journal"
 )
 
@@ -166,7 +167,7 @@ func TestDriftCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if len(rep.Environments) != 3 || rep.Summary.Errors != 1 || rep.Environments[1].Environment != "demo" || rep.Environments[1].Count(drift.Drift) != 1 {
+	if len(rep.Environments) != 3 || rep.Summary.Errors != 1 || rep.Environments[1].Environment != "demo" || rep.Environments[1].Count(findings.Fail) != 1 {
 		t.Errorf("the other environments are still reported: %s", out)
 	}
 }
@@ -204,7 +205,7 @@ func TestDriftFlags(t *testing.T) {
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if !got.All || got.Env != "" || got.ConfigPath != "p.yaml" || got.Format != drift.JUnit || got.FailOn != drift.Warning ||
+	if !got.All || got.Env != "" || got.ConfigPath != "p.yaml" || got.Format != drift.JUnit || got.FailOn != findings.Warn ||
 		!got.Strict || got.IgnoreFile != "x.yaml" || got.Parallel != 3 || !slices.Equal(got.Skip, []drift.Kind{drift.KindTerraform, drift.KindCapacity, drift.KindJournal}) {
 		t.Errorf("options %+v", got)
 	}
@@ -214,7 +215,7 @@ func TestDriftFlags(t *testing.T) {
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if got.All || got.Env != "prod" || got.Format != "markdown" || got.FailOn != drift.Drift || got.Strict || got.Parallel != drift.DefaultConcurrency || len(got.Skip) != 0 {
+	if got.All || got.Env != "prod" || got.Format != "markdown" || got.FailOn != findings.Fail || got.Strict || got.Parallel != drift.DefaultConcurrency || len(got.Skip) != 0 {
 		t.Errorf("defaults %+v", got)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/eksbg/eksbg/internal/awsconf"
 	"github.com/eksbg/eksbg/internal/config"
+	"github.com/eksbg/eksbg/internal/findings"
 	"github.com/eksbg/eksbg/terraform"
 )
 
@@ -200,7 +201,7 @@ type envRun struct {
 	res EnvResult
 }
 
-func (r *envRun) add(fs ...Finding) {
+func (r *envRun) add(fs ...findings.Finding) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, f := range fs {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/eksbg/eksbg/internal/awsconf"
 	"github.com/eksbg/eksbg/internal/config"
+	"github.com/eksbg/eksbg/internal/findings"
 	"github.com/eksbg/eksbg/upgrade/journal"
 )
 
@@ -167,7 +168,7 @@ type liveInfo struct {
 	other       string
 	otherExists bool
 	// findings are what resolving found wrong (the live cluster missing).
-	findings []Finding
+	findings []findings.Finding
 }
 
 // live resolves the environment's live color once: the state backend's
@@ -199,17 +200,17 @@ func (g *awsGroup) resolveLive(ctx context.Context, env *config.Environment, st 
 	}
 	if li.color == "" {
 		li.from = ""
-		li.findings = append(li.findings, Finding{Kind: KindCluster, Resource: "cluster/" + blue,
+		li.findings = append(li.findings, findings.Finding{Check: string(KindCluster), Resource: "cluster/" + blue,
 			Expected: fmt.Sprintf("%s or %s exists", blue, green), Actual: "neither exists",
-			Severity: Drift, Fix: fmt.Sprintf("eksctl create cluster -f %s  # or fix cluster.nameTemplate of the environment in eksbg.yaml", g.c.relDir(env.Cluster.EksctlConfig))})
+			Severity: findings.Fail, Fix: fmt.Sprintf("eksctl create cluster -f %s  # or fix cluster.nameTemplate of the environment in eksbg.yaml", g.c.relDir(env.Cluster.EksctlConfig))})
 		return li, nil
 	}
 	li.cluster, li.other = env.ClusterName(li.color), env.ClusterName(config.OtherColor(li.color))
 	li.exists, li.otherExists = names[li.cluster], names[li.other]
 	if !li.exists {
-		li.findings = append(li.findings, Finding{Kind: KindCluster, Resource: "cluster/" + li.cluster,
+		li.findings = append(li.findings, findings.Finding{Check: string(KindCluster), Resource: "cluster/" + li.cluster,
 			Expected: fmt.Sprintf("exists: %s is the live color (%s)", li.color, liveSource(li.from)), Actual: "does not exist",
-			Severity: Drift, Fix: fmt.Sprintf("if %s serves the environment, record it in the state backend (eksbg upgrade does); otherwise recreate %s from %s",
+			Severity: findings.Fail, Fix: fmt.Sprintf("if %s serves the environment, record it in the state backend (eksbg upgrade does); otherwise recreate %s from %s",
 				li.other, li.cluster, g.c.relDir(env.Cluster.EksctlConfig))})
 	}
 	return li, nil

@@ -21,6 +21,7 @@ import (
 	"github.com/eksbg/eksbg/internal/config"
 	"github.com/eksbg/eksbg/internal/drift"
 	"github.com/eksbg/eksbg/internal/drift/drifttest"
+	"github.com/eksbg/eksbg/internal/findings"
 	"github.com/eksbg/eksbg/internal/gitops"
 	"github.com/eksbg/eksbg/terraform"
 	"github.com/eksbg/eksbg/upgrade/journal"
@@ -66,14 +67,14 @@ func dump(r *drift.Report) string {
 
 // find returns the findings of env whose kind, resource and field match
 // (resource by suffix, "" matching any field).
-func find(r *drift.Report, env string, kind drift.Kind, resource, field string) []drift.Finding {
-	var out []drift.Finding
+func find(r *drift.Report, env string, kind drift.Kind, resource, field string) []findings.Finding {
+	var out []findings.Finding
 	for _, e := range r.Environments {
 		if e.Environment != env {
 			continue
 		}
 		for _, f := range e.Findings {
-			if f.Kind == kind && strings.HasSuffix(f.Resource, resource) && (field == "" || f.Field == field) {
+			if f.Check == string(kind) && strings.HasSuffix(f.Resource, resource) && (field == "" || f.Field == field) {
 				out = append(out, f)
 			}
 		}
@@ -131,11 +132,11 @@ func TestSandboxDrift(t *testing.T) {
 		nodegroup(t, "--scaling-config minSize=3,maxSize=12,desiredSize=6 --labels 'addOrUpdateLabels={team=payments}'")
 		defer nodegroup(t, "--scaling-config minSize=3,maxSize=9,desiredSize=6 --labels 'removeLabels=team'")
 		r := c.check(t, demo)
-		want := []drift.Finding{
-			{Environment: "demo", Kind: drift.KindCluster, Resource: "nodegroup/demo-blue/general", Field: "labels.team", Expected: "(absent)", Actual: "payments",
-				Severity: drift.Drift, Fix: "eksctl unset labels --cluster demo-blue --nodegroup general --labels team  # or add the label to clusters/demo.yaml"},
-			{Environment: "demo", Kind: drift.KindCluster, Resource: "nodegroup/demo-blue/general", Field: "maxSize", Expected: "9", Actual: "12",
-				Severity: drift.Drift, Fix: "eksctl scale nodegroup --cluster demo-blue --name general --nodes-min 3 --nodes-max 9"},
+		want := []findings.Finding{
+			{Environment: "demo", Check: string(drift.KindCluster), Resource: "nodegroup/demo-blue/general", Field: "labels.team", Expected: "(absent)", Actual: "payments",
+				Severity: findings.Fail, Fix: "eksctl unset labels --cluster demo-blue --nodegroup general --labels team  # or add the label to clusters/demo.yaml"},
+			{Environment: "demo", Check: string(drift.KindCluster), Resource: "nodegroup/demo-blue/general", Field: "maxSize", Expected: "9", Actual: "12",
+				Severity: findings.Fail, Fix: "eksctl scale nodegroup --cluster demo-blue --name general --nodes-min 3 --nodes-max 9"},
 		}
 		if got := r.Environments[0].Findings; !slices.Equal(got, want) || r.Summary.Errors != 0 {
 			t.Fatalf("findings:\n%s", dump(r))
@@ -158,8 +159,8 @@ func TestSandboxDrift(t *testing.T) {
 		}
 		// --strict compares the desired size too.
 		r = c.check(t, drift.Options{Environments: []string{"demo"}, Strict: true})
-		want := drift.Finding{Environment: "demo", Kind: drift.KindCluster, Resource: "nodegroup/demo-blue/general", Field: "desiredCapacity",
-			Expected: "6", Actual: "9", Severity: drift.Drift, Fix: "eksctl scale nodegroup --cluster demo-blue --name general --nodes-min 3 --nodes-max 9 --nodes 6"}
+		want := findings.Finding{Environment: "demo", Check: string(drift.KindCluster), Resource: "nodegroup/demo-blue/general", Field: "desiredCapacity",
+			Expected: "6", Actual: "9", Severity: findings.Fail, Fix: "eksctl scale nodegroup --cluster demo-blue --name general --nodes-min 3 --nodes-max 9 --nodes 6"}
 		if fs := find(r, "demo", drift.KindCluster, "", ""); len(fs) != 1 || fs[0] != want || !r.Strict {
 			t.Fatalf("--strict:\n%s", dump(r))
 		}
@@ -271,8 +272,8 @@ func TestSandboxDrift(t *testing.T) {
 			}
 		}()
 		r := c.check(t, drift.Options{Environments: []string{"shop"}})
-		want := []drift.Finding{{Environment: "shop", Kind: drift.KindArgoCD, Resource: "application/argocd/web-shop-green",
-			Expected: "exists on shop-green, as web-shop-blue does on shop-blue", Actual: "missing", Severity: drift.Drift,
+		want := []findings.Finding{{Environment: "shop", Check: string(drift.KindArgoCD), Resource: "application/argocd/web-shop-green",
+			Expected: "exists on shop-green, as web-shop-blue does on shop-blue", Actual: "missing", Severity: findings.Fail,
 			Fix: "register shop-green with Argo CD with the labels of shop-blue's cluster secret; or, if no upgrade needs shop-green, delete it"}}
 		if got := r.Environments[0].Findings; !slices.Equal(got, want) || r.Summary.Errors != 0 {
 			t.Fatalf("findings:\n%s", dump(r))
@@ -297,7 +298,7 @@ func TestSandboxDrift(t *testing.T) {
 			{"addon/demo-blue/aws-ebs-csi-driver", "", "absent: clusters/demo.yaml lists no such add-on", "installed"},
 		} {
 			fs := find(r, "demo", drift.KindCluster, w.res, w.field)
-			if len(fs) != 1 || fs[0].Expected != w.expected || fs[0].Actual != w.actual || fs[0].Severity != drift.Drift {
+			if len(fs) != 1 || fs[0].Expected != w.expected || fs[0].Actual != w.actual || fs[0].Severity != findings.Fail {
 				t.Errorf("%s %s: %+v", w.res, w.field, fs)
 			}
 		}
@@ -355,7 +356,7 @@ func TestSandboxDrift(t *testing.T) {
 		}
 		r := c.check(t, demo)
 		jf, lf := find(r, "demo", drift.KindJournal, "journal/demo", "endedAt"), find(r, "demo", drift.KindJournal, "lock/demo", "created")
-		if len(jf) != 1 || jf[0].Severity != drift.Warning || !strings.HasPrefix(jf[0].Actual, "upgrade up-1 from demo-blue (1.32) to demo-green (1.33) open since ") ||
+		if len(jf) != 1 || jf[0].Severity != findings.Warn || !strings.HasPrefix(jf[0].Actual, "upgrade up-1 from demo-blue (1.32) to demo-green (1.33) open since ") ||
 			jf[0].Fix != "eksbg upgrade --env demo --to 1.33  # resumes it from the journal; or end it: eksbg rollback --env demo" ||
 			len(lf) != 1 || lf[0].Fix != "eksbg force-unlock --env demo "+lock.ID+"  # only if that run is gone" ||
 			r.Summary.Warning != 2 || r.Summary.Drift != 0 {
@@ -375,7 +376,7 @@ func TestSandboxDrift(t *testing.T) {
 			rule.ARN, rule.TargetGroups.Blue, rule.TargetGroups.Green))
 		r = c.check(t, demo)
 		wf := find(r, "demo", drift.KindTraffic, rule.ARN, "weights")
-		if len(wf) != 1 || wf[0].Severity != drift.Warning || r.Summary.Drift != 0 || !strings.HasPrefix(wf[0].Fix, "eksbg rollback --env demo  # upgrade up-1 is open") {
+		if len(wf) != 1 || wf[0].Severity != findings.Warn || r.Summary.Drift != 0 || !strings.HasPrefix(wf[0].Fix, "eksbg rollback --env demo  # upgrade up-1 is open") {
 			t.Fatalf("findings during an upgrade:\n%s", dump(r))
 		}
 		// Ended: nothing left.
@@ -414,7 +415,7 @@ func TestSandboxDrift(t *testing.T) {
 			{drift.KindTraffic, rule.ARN, "weights", "blue 100, green 0"},
 			{drift.KindTraffic, rule.TargetGroups.Green, "targets", "no targets registered"},
 		} {
-			if fs := find(r, "demo", w.kind, w.res, w.field); len(fs) != 1 || fs[0].Actual != w.value || fs[0].Severity != drift.Drift {
+			if fs := find(r, "demo", w.kind, w.res, w.field); len(fs) != 1 || fs[0].Actual != w.value || fs[0].Severity != findings.Fail {
 				t.Errorf("%s %s %s: %+v", w.kind, w.res, w.field, fs)
 			}
 		}
