@@ -64,11 +64,12 @@ found, and the command or file that fixes it:
   capacity   a future green fits today's subnets and quotas (else a warning)
   journal    no upgrade open, and no upgrade lock held, for more than a day
 
-The live color is the state backend's record, or before the first upgrade the
-color whose cluster exists (blue if both do). Desired node group sizes are
-left to the autoscaler unless --strict. Findings can be suppressed, with a
-reason and an expiry date, in .eksbgignore beside eksbg.yaml; suppressed
-findings are still listed. docs/drift.md documents the JSON and the ignore file.
+The live color is the state backend's record, or without one the color of the
+cluster the environment's eksctl config names, as for plan and upgrade.
+Desired node group sizes are left to the autoscaler unless --strict. Findings
+can be suppressed, with a reason and an expiry date, in .eksbgignore beside
+eksbg.yaml; suppressed findings are still listed. docs/drift.md documents the
+JSON and the ignore file.
 
 Exit status: 0 nothing found, 2 drift found (or a warning with --fail-on
 warning), 1 a check could not run (the report still lists every environment's

@@ -155,7 +155,10 @@ func TestDriftCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := string(data)[strings.Index(string(data), "  - name: demo\n"):strings.Index(string(data), "  - name: shop\n")]
-	env = strings.NewReplacer("name: demo", "name: broken", "dir: network", "dir: broken-network").Replace(env)
+	// Its own eksctl config, naming broken-blue: with no record in the
+	// state backend, that is its live cluster (which does not exist).
+	sb.CopyEksctlConfig(t, "demo", "broken-blue")
+	env = strings.NewReplacer("name: demo", "name: broken", "dir: network", "dir: broken-network", "clusters/demo.yaml", "clusters/broken-blue.yaml").Replace(env)
 	if err := os.WriteFile(cfg, append(data, env...), 0o644); err != nil {
 		t.Fatal(err)
 	}

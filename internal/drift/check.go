@@ -258,7 +258,7 @@ func (c *checker) checkEnv(ctx context.Context, env *config.Environment) EnvResu
 			run.skip(k, "not asked for (skipped)")
 		case liveErr != nil:
 			run.fail(k, liveErr)
-		case live.color == "":
+		case live.none:
 			run.skip(k, "no cluster of the environment exists and the state backend records no live color")
 		default:
 			do(k, f)

@@ -116,9 +116,14 @@ type Skipped struct {
 type EnvResult struct {
 	Environment string
 	// LiveColor and LiveCluster are the color serving the environment and
-	// its cluster; LiveFrom says how it was found: "state" (the state
-	// backend's record) or "clusters" (no record: the color whose cluster
-	// exists, blue if both do). All three are empty when neither is known.
+	// its cluster, as config.Environment.LiveColor answers for plan and
+	// upgrade too; LiveFrom says how it was found: "state" (the state
+	// backend's record) or "config" (no record: the color of the cluster
+	// the environment's eksctl config names). All three are empty when the
+	// live color is unknown (the state backend or the eksctl config could
+	// not be read, or the config names neither color's cluster: the checks
+	// that need it say why). Reports of older versions may say "clusters"
+	// (the color whose cluster existed, blue if both did).
 	LiveColor   string
 	LiveCluster string
 	LiveFrom    string

@@ -96,7 +96,7 @@ func TestSandboxDrift(t *testing.T) {
 		if r.Summary.Drift+r.Summary.Warning+r.Summary.Errors != 0 || len(r.Environments) != 2 {
 			t.Fatalf("the clean sandbox has drift:\n%s", dump(r))
 		}
-		for i, want := range []struct{ env, color, cluster, from string }{{"demo", "blue", "demo-blue", "clusters"}, {"shop", "blue", "shop-blue", "clusters"}} {
+		for i, want := range []struct{ env, color, cluster, from string }{{"demo", "blue", "demo-blue", "config"}, {"shop", "blue", "shop-blue", "config"}} {
 			e := r.Environments[i]
 			if e.Environment != want.env || e.LiveColor != want.color || e.LiveCluster != want.cluster || e.LiveFrom != want.from {
 				t.Errorf("environment %d: %+v, want %+v", i, e, want)
@@ -173,7 +173,7 @@ func TestSandboxDrift(t *testing.T) {
 			rule.ARN, rule.TargetGroups.Blue, rule.TargetGroups.Green))
 		r := c.check(t, demo)
 		fs := find(r, "demo", drift.KindTraffic, rule.ARN, "weights")
-		if len(fs) != 1 || r.Summary.Drift != 1 || fs[0].Expected != "blue 100, green 0 (blue is live: the cluster that exists)" ||
+		if len(fs) != 1 || r.Summary.Drift != 1 || fs[0].Expected != "blue 100, green 0 (blue is live: the cluster the eksctl config names)" ||
 			fs[0].Actual != "blue 50, green 50 (green's cluster demo-green does not exist)" {
 			t.Fatalf("findings:\n%s", dump(r))
 		}
@@ -313,6 +313,7 @@ func TestSandboxDrift(t *testing.T) {
 		p := sb.Project(t)
 		broken := p.Environments[0]
 		broken.Name = "broken"
+		broken.Cluster.EksctlConfig = sb.CopyEksctlConfig(t, "demo", "broken-blue")
 		broken.Network.Terraform.Dir = t.TempDir()
 		if err := os.WriteFile(filepath.Join(broken.Network.Terraform.Dir, "main.tf"), []byte("terraform {\n  backend \"nowhere\" {}\n}\n"), 0o644); err != nil {
 			t.Fatal(err)
@@ -389,6 +390,50 @@ func TestSandboxDrift(t *testing.T) {
 		sb.Shell(t, find(r, "demo", drift.KindTraffic, rule.ARN, "weights")[0].Fix)
 		if r := c.check(t, demo); r.Summary.Drift+r.Summary.Warning != 0 {
 			t.Fatalf("after the upgrade ended:\n%s", dump(r))
+		}
+	})
+
+	t.Run("live color from the eksctl config", func(t *testing.T) {
+		// No record in the state backend: the live color is the one of the
+		// cluster the eksctl config names, as for plan and upgrade, even
+		// when only the other color's cluster exists.
+		sb.Edit(t, "clusters/demo.yaml", "\n  name: demo-blue\n", "\n  name: demo-green\n")
+		r := c.check(t, demo)
+		e := r.Environments[0]
+		if e.LiveColor != "green" || e.LiveCluster != "demo-green" || e.LiveFrom != "config" {
+			t.Fatalf("live: %+v", e)
+		}
+		rule := sb.Project(t).Environments[0].Traffic.ListenerRules[0]
+		for _, w := range []struct {
+			kind                        drift.Kind
+			res, field, expected, value string
+		}{
+			{drift.KindCluster, "cluster/demo-green", "", "exists: green is the live color (the cluster the eksctl config names)", "does not exist"},
+			{drift.KindTraffic, rule.ARN, "weights", "blue 0, green 100 (green is live: the cluster the eksctl config names)", "blue 100, green 0"},
+			{drift.KindTraffic, rule.TargetGroups.Green, "targets", "healthy targets: green is the live color", "no targets registered"},
+		} {
+			if fs := find(r, "demo", w.kind, w.res, w.field); len(fs) != 1 || fs[0].Expected != w.expected || fs[0].Actual != w.value || fs[0].Severity != findings.Fail {
+				t.Errorf("%s %s %s: %+v", w.kind, w.res, w.field, fs)
+			}
+		}
+		if r.Summary.Drift != 3 {
+			t.Errorf("findings:\n%s", dump(r))
+		}
+
+		// A config that names neither color's cluster: the live color is
+		// unknown, and every check that needs it says why.
+		sb.Edit(t, "clusters/demo.yaml", "\n  name: demo-green\n", "\n  name: elsewhere\n")
+		r = c.check(t, demo)
+		e = r.Environments[0]
+		var kinds []drift.Kind
+		for _, ce := range e.Errors {
+			if !strings.Contains(ce.Error, "the live color is unknown") || !strings.Contains(ce.Error, `names cluster "elsewhere"`) {
+				t.Errorf("%s check: %s", ce.Kind, ce.Error)
+			}
+			kinds = append(kinds, ce.Kind)
+		}
+		if want := []drift.Kind{drift.KindCluster, drift.KindTraffic, drift.KindArgoCD, drift.KindCapacity}; !slices.Equal(kinds, want) || e.LiveColor != "" || e.LiveFrom != "" {
+			t.Errorf("errors of %v, want %v; live %q from %q", kinds, want, e.LiveColor, e.LiveFrom)
 		}
 	})
 
