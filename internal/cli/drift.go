@@ -2,7 +2,7 @@ package cli
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -169,12 +169,26 @@ func runDrift(f *Factory, o *DriftOptions) error {
 		return err
 	}
 	if rep.Failed() {
-		lines := strings.Split(rep.ErrorSummary(), "\n")
-		slices.Sort(lines)
-		return fmt.Errorf("the drift check could not run everything (the report above has the rest):\n  %s", strings.Join(lines, "\n  "))
+		return checkErrors(rep)
 	}
 	if rep.FailsOn(o.FailOn) {
 		return &FindingsError{Summary: rep.Headline()}
 	}
 	return nil
+}
+
+// checkErrors is the error of a run in which checks could not run: every
+// check's error whole, under its environment (drift.Report.ErrorSummary),
+// indented under one line. Its lines are never reordered: a Terraform
+// error sorted line by line could not be read.
+func checkErrors(rep *drift.Report) error {
+	var b strings.Builder
+	b.WriteString("the drift check could not run everything (the report above has the rest):")
+	for _, line := range strings.Split(rep.ErrorSummary(), "\n") {
+		b.WriteString("\n")
+		if line != "" {
+			b.WriteString("  " + line)
+		}
+	}
+	return errors.New(b.String())
 }

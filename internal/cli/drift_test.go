@@ -163,7 +163,7 @@ func TestDriftCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, stderr, code = run(t, "drift", "--config", cfg, "--all", "-o", "json")
-	if code != ExitError || !strings.Contains(stderr, "environment broken: terraform check: ") || !strings.Contains(stderr, "nowhere") {
+	if code != ExitError || !strings.Contains(stderr, "environment broken: terraform check:") || !strings.Contains(stderr, "nowhere") {
 		t.Fatalf("broken environment: exit %d, stderr %q", code, stderr)
 	}
 	rep = drift.Report{}
@@ -172,6 +172,55 @@ func TestDriftCommand(t *testing.T) {
 	}
 	if len(rep.Environments) != 3 || rep.Summary.Errors != 1 || rep.Environments[1].Environment != "demo" || rep.Environments[1].Count(findings.Fail) != 1 {
 		t.Errorf("the other environments are still reported: %s", out)
+	}
+	// Terraform's error, with its stderr, is on stderr whole: its lines in
+	// their order, indented under the environment and the check.
+	tfErr := strings.Split(strings.TrimRight(rep.Environments[0].Errors[0].Error, "\n"), "\n")
+	if len(tfErr) < 2 {
+		t.Fatalf("terraform's error is one line: %q", tfErr)
+	}
+	want := "\n  environment broken: terraform check:"
+	for _, l := range tfErr {
+		want += "\n"
+		if strings.TrimSpace(l) != "" {
+			want += "    " + l
+		}
+	}
+	if !strings.Contains(stderr, want+"\n") {
+		t.Errorf("stderr does not have terraform's error whole:\n%s\nwant in it:\n%s", stderr, want)
+	}
+}
+
+// TestDriftCheckErrors checks the error of a run in which checks could not
+// run: a multi-line error (terraform's, with its stderr) is printed whole
+// and in its order under its environment and check, not sorted line by
+// line with the others.
+func TestDriftCheckErrors(t *testing.T) {
+	tfErr := "initialising the terraform stack: terraform init: exit status 1\n\nError: Unknown backend type \"nowhere\"\n\n" +
+		"  on main.tf line 2, in terraform:\n   2:   backend \"nowhere\" {}\n"
+	rep := &drift.Report{Summary: drift.Summary{Environments: 2, Errors: 3}, Environments: []drift.EnvResult{
+		{Environment: "broken", Errors: []drift.CheckError{
+			{Kind: drift.KindTerraform, Error: tfErr},
+			{Kind: drift.KindArgoCD, Error: "reaching the Argo CD management cluster: connection refused"},
+		}},
+		{Environment: "prod", Errors: []drift.CheckError{{Kind: drift.KindCluster, Error: "describing cluster prod-blue: AccessDenied"}}},
+	}}
+	err := checkErrors(rep)
+	want := `the drift check could not run everything (the report above has the rest):
+  environment broken: terraform check:
+    initialising the terraform stack: terraform init: exit status 1
+
+    Error: Unknown backend type "nowhere"
+
+      on main.tf line 2, in terraform:
+       2:   backend "nowhere" {}
+  environment broken: argocd check: reaching the Argo CD management cluster: connection refused
+  environment prod: cluster check: describing cluster prod-blue: AccessDenied`
+	if err == nil || err.Error() != want {
+		t.Errorf("got\n%v\nwant\n%s", err, want)
+	}
+	if code := exitCode(err); code != ExitError {
+		t.Errorf("exit %d, want %d", code, ExitError)
 	}
 }
 

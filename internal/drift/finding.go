@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/eksbg/eksbg/internal/findings"
@@ -186,19 +187,33 @@ func (r *Report) FailsOn(failOn findings.Severity) bool {
 	return r.Summary.Drift > 0 || (failOn <= findings.Warn && r.Summary.Warning > 0)
 }
 
-// ErrorSummary names every environment whose checks failed and why, on
-// one line per check; "" when none did.
+// ErrorSummary names every environment whose checks failed and why, in
+// report order; "" when none did. A one-line error is one line,
+// "environment E: K check: ERROR"; a longer one (Terraform's, with its
+// stderr) is printed whole under "environment E: K check:", each of its
+// lines indented by two spaces, so that it reads as it was written.
 func (r *Report) ErrorSummary() string {
-	s := ""
+	var b strings.Builder
 	for _, e := range r.Environments {
 		for _, ce := range e.Errors {
-			if s != "" {
-				s += "\n"
+			if b.Len() > 0 {
+				b.WriteString("\n")
 			}
-			s += fmt.Sprintf("environment %s: %s check: %s", e.Environment, ce.Kind, ce.Error)
+			fmt.Fprintf(&b, "environment %s: %s check:", e.Environment, ce.Kind)
+			msg := strings.TrimRight(ce.Error, "\n")
+			if !strings.Contains(msg, "\n") {
+				b.WriteString(" " + msg)
+				continue
+			}
+			for _, line := range strings.Split(msg, "\n") {
+				b.WriteString("\n")
+				if strings.TrimSpace(line) != "" {
+					b.WriteString("  " + line)
+				}
+			}
 		}
 	}
-	return s
+	return b.String()
 }
 
 // finish sorts the report and counts it.

@@ -171,6 +171,34 @@ func TestReportCounts(t *testing.T) {
 	}
 }
 
+// TestErrorSummary checks that each check's error is whole in the
+// summary: one line when it is one line, else under its environment and
+// check with its lines indented, in their order.
+func TestErrorSummary(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		envs []EnvResult
+		want string
+	}{
+		{"none", []EnvResult{{Environment: "a"}}, ""},
+		{"one line each", []EnvResult{
+			{Environment: "a", Errors: []CheckError{{Kind: KindTerraform, Error: "terraform not found"}, {Kind: KindArgoCD, Error: "connection refused\n"}}},
+			{Environment: "b", Errors: []CheckError{{Kind: KindCluster, Error: "AccessDenied"}}},
+		}, "environment a: terraform check: terraform not found\nenvironment a: argocd check: connection refused\nenvironment b: cluster check: AccessDenied"},
+		{"several lines", []EnvResult{
+			{Environment: "a", Errors: []CheckError{{Kind: KindTerraform, Error: "terraform init: exit status 1\n\nError: Unsupported backend type\n  \n  on main.tf line 2:\n"},
+				{Kind: KindJournal, Error: "reading the journal: denied"}}},
+		}, "environment a: terraform check:\n  terraform init: exit status 1\n\n  Error: Unsupported backend type\n\n    on main.tf line 2:\nenvironment a: journal check: reading the journal: denied"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &Report{Environments: tc.envs}
+			if got := r.ErrorSummary(); got != tc.want {
+				t.Errorf("got\n%s\nwant\n%s", got, tc.want)
+			}
+		})
+	}
+}
+
 // TestReportJSONShape pins the JSON field names docs/drift.md documents.
 func TestReportJSONShape(t *testing.T) {
 	var b bytes.Buffer

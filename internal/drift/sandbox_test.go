@@ -330,7 +330,7 @@ func TestSandboxDrift(t *testing.T) {
 			t.Fatalf("report:\n%s", dump(r))
 		}
 		b := r.Environments[0]
-		if b.Errors[0].Kind != drift.KindTerraform || !strings.Contains(b.Errors[0].Error, "nowhere") || !strings.Contains(r.ErrorSummary(), "environment broken: terraform check: ") {
+		if b.Errors[0].Kind != drift.KindTerraform || !strings.Contains(b.Errors[0].Error, "nowhere") || !strings.Contains(r.ErrorSummary(), "environment broken: terraform check:") {
 			t.Errorf("broken's errors: %+v", b.Errors)
 		}
 		// Its clusters do not exist: that is a finding, and the checks
