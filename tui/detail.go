@@ -10,6 +10,7 @@ import (
 
 	"github.com/eksbg/eksbg/internal/config"
 	"github.com/eksbg/eksbg/internal/drift"
+	"github.com/eksbg/eksbg/internal/findings"
 )
 
 // detailView is an environment's detail: its clusters and weights, the
@@ -251,7 +252,7 @@ func driftLines(c *common, d *envData) []string {
 		return lines
 	}
 	res := d.drift
-	n, warn := res.Count(drift.Drift), res.Count(drift.Warning)
+	n, warn := res.Count(findings.Fail), res.Count(findings.Warn)
 	summary := st.ok.Render("none")
 	if n+warn > 0 {
 		ds, ws := st.dim, st.dim
@@ -269,7 +270,7 @@ func driftLines(c *common, d *envData) []string {
 		if f.Field != "" {
 			where += " " + f.Field
 		}
-		for _, l := range wrapLines("   "+cell(string(f.Severity), 7, st.verdict)+" "+cell(string(f.Kind), 9, nil)+" ", "     ",
+		for _, l := range wrapLines("   "+cell(drift.SeverityName(f.Severity), 7, st.verdict)+" "+cell(f.Check, 9, nil)+" ", "     ",
 			fmt.Sprintf("%s: expected %s, actual %s", where, f.Expected, f.Actual), w) {
 			add("%s", l)
 		}
@@ -283,7 +284,7 @@ func driftLines(c *common, d *envData) []string {
 		add("   %s %s %s", st.errorLine.Render("error  "), cell(string(e.Kind), 9, nil), e.Error)
 	}
 	for _, s := range res.Suppressed {
-		add("   %s %s %s (%s, until %s)", st.dim.Render("ignored"), cell(string(s.Kind), 9, nil), s.Resource, s.Reason, s.Expires)
+		add("   %s %s %s (%s, until %s)", st.dim.Render("ignored"), cell(s.Check, 9, nil), s.Resource, s.Reason, s.Expires)
 	}
 	return lines
 }

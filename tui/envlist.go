@@ -9,7 +9,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/eksbg/eksbg/internal/config"
-	"github.com/eksbg/eksbg/internal/drift"
+	"github.com/eksbg/eksbg/internal/findings"
 )
 
 // envList is the environments screen: one line per environment with its
@@ -184,7 +184,7 @@ func driftBadge(c *common, d *envData) string {
 	case d.drift == nil:
 		return st.dim.Render("-")
 	}
-	n, w := d.drift.Count(drift.Drift), d.drift.Count(drift.Warning)
+	n, w := d.drift.Count(findings.Fail), d.drift.Count(findings.Warn)
 	switch {
 	case n > 0:
 		return st.fail.Render(fmt.Sprintf("%d drift", n))

@@ -209,8 +209,8 @@ func testCapacity(subnets int) *capacity.Report {
 func testDrift(env string, n int) *drift.EnvResult {
 	r := &drift.EnvResult{Environment: env, LiveColor: "blue", LiveCluster: env + "-blue", LiveFrom: "state"}
 	if n > 0 {
-		r.Findings = append(r.Findings, drift.Finding{Environment: env, Kind: drift.KindCluster, Resource: "nodegroup/" + env + "-blue/web",
-			Field: "maxSize", Expected: "6", Actual: "9", Severity: drift.Drift, Fix: "eksctl scale nodegroup or edit clusters/" + env + ".yaml"})
+		r.Findings = append(r.Findings, findings.Finding{Environment: env, Check: string(drift.KindCluster), Resource: "nodegroup/" + env + "-blue/web",
+			Field: "maxSize", Expected: "6", Actual: "9", Severity: findings.Fail, Fix: "eksctl scale nodegroup or edit clusters/" + env + ".yaml"})
 	}
 	return r
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/charmbracelet/x/exp/teatest"
 	"github.com/muesli/termenv"
 
+	"github.com/eksbg/eksbg/internal/findings"
 	"github.com/eksbg/eksbg/upgrade"
 	"github.com/eksbg/eksbg/upgrade/traffic"
 )
@@ -135,7 +136,7 @@ func steps(parts ...any) []step {
 func goldenFake() *fakeBackend {
 	f := newFake()
 	f.drift["staging"].Findings = append(f.drift["staging"].Findings, testDrift("staging", 1).Findings...)
-	f.drift["staging"].Findings[0].Severity = "warning"
+	f.drift["staging"].Findings[0].Severity = findings.Warn
 	return f
 }
 

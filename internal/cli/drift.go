@@ -2,7 +2,7 @@ package cli
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,6 +12,7 @@ import (
 	"github.com/eksbg/eksbg/internal/awsconf"
 	"github.com/eksbg/eksbg/internal/config"
 	"github.com/eksbg/eksbg/internal/drift"
+	"github.com/eksbg/eksbg/internal/findings"
 	"github.com/eksbg/eksbg/internal/output"
 	"github.com/eksbg/eksbg/terraform"
 )
@@ -26,8 +27,9 @@ type DriftOptions struct {
 	All bool
 	// Format is -o: table, json, yaml, markdown or junit.
 	Format output.Format
-	// FailOn is the severity that makes the exit status 2.
-	FailOn drift.Severity
+	// FailOn is the severity that makes the exit status 2: findings.Fail
+	// (--fail-on drift) or findings.Warn (--fail-on warning).
+	FailOn findings.Severity
 	// Strict also compares node groups' desired sizes.
 	Strict bool
 	// IgnoreFile is the ignore file; "" means .eksbgignore beside eksbg.yaml
@@ -63,11 +65,12 @@ found, and the command or file that fixes it:
   capacity   a future green fits today's subnets and quotas (else a warning)
   journal    no upgrade open, and no upgrade lock held, for more than a day
 
-The live color is the state backend's record, or before the first upgrade the
-color whose cluster exists (blue if both do). Desired node group sizes are
-left to the autoscaler unless --strict. Findings can be suppressed, with a
-reason and an expiry date, in .eksbgignore beside eksbg.yaml; suppressed
-findings are still listed. docs/drift.md documents the JSON and the ignore file.
+The live color is the state backend's record, or without one the color of the
+cluster the environment's eksctl config names, as for plan and upgrade.
+Desired node group sizes are left to the autoscaler unless --strict. Findings
+can be suppressed, with a reason and an expiry date, in .eksbgignore beside
+eksbg.yaml; suppressed findings are still listed. docs/drift.md documents the
+JSON and the ignore file.
 
 Exit status: 0 nothing found, 2 drift found (or a warning with --fail-on
 warning), 1 a check could not run (the report still lists every environment's
@@ -114,7 +117,7 @@ findings, and the error names the environment and the check).`,
 		},
 	}
 	cmd.Flags().BoolVar(&o.All, "all", false, "check every environment of the project config, concurrently")
-	cmd.Flags().StringVar(&failOn, "fail-on", string(drift.Drift), "severity that makes the exit status 2: drift or warning")
+	cmd.Flags().StringVar(&failOn, "fail-on", drift.SeverityDrift, "severity that makes the exit status 2: drift or warning")
 	cmd.Flags().BoolVar(&o.Strict, "strict", false, "also compare node groups' desired sizes (an autoscaler usually owns them)")
 	cmd.Flags().StringVar(&o.IgnoreFile, "ignore-file", "", "file of accepted drift (default: "+drift.IgnoreFileName+" beside eksbg.yaml, if there is one)")
 	cmd.Flags().IntVar(&o.Parallel, "parallel", drift.DefaultConcurrency, "environments checked at once")
@@ -167,12 +170,26 @@ func runDrift(f *Factory, o *DriftOptions) error {
 		return err
 	}
 	if rep.Failed() {
-		lines := strings.Split(rep.ErrorSummary(), "\n")
-		slices.Sort(lines)
-		return fmt.Errorf("the drift check could not run everything (the report above has the rest):\n  %s", strings.Join(lines, "\n  "))
+		return checkErrors(rep)
 	}
 	if rep.FailsOn(o.FailOn) {
 		return &FindingsError{Summary: rep.Headline()}
 	}
 	return nil
+}
+
+// checkErrors is the error of a run in which checks could not run: every
+// check's error whole, under its environment (drift.Report.ErrorSummary),
+// indented under one line. Its lines are never reordered: a Terraform
+// error sorted line by line could not be read.
+func checkErrors(rep *drift.Report) error {
+	var b strings.Builder
+	b.WriteString("the drift check could not run everything (the report above has the rest):")
+	for _, line := range strings.Split(rep.ErrorSummary(), "\n") {
+		b.WriteString("\n")
+		if line != "" {
+			b.WriteString("  " + line)
+		}
+	}
+	return errors.New(b.String())
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/eksbg/eksbg/internal/config"
 	"github.com/eksbg/eksbg/internal/drift"
 	"github.com/eksbg/eksbg/internal/drift/drifttest"
+	"github.com/eksbg/eksbg/internal/findings"
 	"github.com/eksbg/eksbg/upgrade/journal"
 )
 
@@ -154,20 +155,72 @@ func TestDriftCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := string(data)[strings.Index(string(data), "  - name: demo\n"):strings.Index(string(data), "  - name: shop\n")]
-	env = strings.NewReplacer("name: demo", "name: broken", "dir: network", "dir: broken-network").Replace(env)
+	// Its own eksctl config, naming broken-blue: with no record in the
+	// state backend, that is its live cluster (which does not exist).
+	sb.CopyEksctlConfig(t, "demo", "broken-blue")
+	env = strings.NewReplacer("name: demo", "name: broken", "dir: network", "dir: broken-network", "clusters/demo.yaml", "clusters/broken-blue.yaml").Replace(env)
 	if err := os.WriteFile(cfg, append(data, env...), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	out, stderr, code = run(t, "drift", "--config", cfg, "--all", "-o", "json")
-	if code != ExitError || !strings.Contains(stderr, "environment broken: terraform check: ") || !strings.Contains(stderr, "nowhere") {
+	if code != ExitError || !strings.Contains(stderr, "environment broken: terraform check:") || !strings.Contains(stderr, "nowhere") {
 		t.Fatalf("broken environment: exit %d, stderr %q", code, stderr)
 	}
 	rep = drift.Report{}
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if len(rep.Environments) != 3 || rep.Summary.Errors != 1 || rep.Environments[1].Environment != "demo" || rep.Environments[1].Count(drift.Drift) != 1 {
+	if len(rep.Environments) != 3 || rep.Summary.Errors != 1 || rep.Environments[1].Environment != "demo" || rep.Environments[1].Count(findings.Fail) != 1 {
 		t.Errorf("the other environments are still reported: %s", out)
+	}
+	// Terraform's error, with its stderr, is on stderr whole: its lines in
+	// their order, indented under the environment and the check.
+	tfErr := strings.Split(strings.TrimRight(rep.Environments[0].Errors[0].Error, "\n"), "\n")
+	if len(tfErr) < 2 {
+		t.Fatalf("terraform's error is one line: %q", tfErr)
+	}
+	want := "\n  environment broken: terraform check:"
+	for _, l := range tfErr {
+		want += "\n"
+		if strings.TrimSpace(l) != "" {
+			want += "    " + l
+		}
+	}
+	if !strings.Contains(stderr, want+"\n") {
+		t.Errorf("stderr does not have terraform's error whole:\n%s\nwant in it:\n%s", stderr, want)
+	}
+}
+
+// TestDriftCheckErrors checks the error of a run in which checks could not
+// run: a multi-line error (terraform's, with its stderr) is printed whole
+// and in its order under its environment and check, not sorted line by
+// line with the others.
+func TestDriftCheckErrors(t *testing.T) {
+	tfErr := "initialising the terraform stack: terraform init: exit status 1\n\nError: Unknown backend type \"nowhere\"\n\n" +
+		"  on main.tf line 2, in terraform:\n   2:   backend \"nowhere\" {}\n"
+	rep := &drift.Report{Summary: drift.Summary{Environments: 2, Errors: 3}, Environments: []drift.EnvResult{
+		{Environment: "broken", Errors: []drift.CheckError{
+			{Kind: drift.KindTerraform, Error: tfErr},
+			{Kind: drift.KindArgoCD, Error: "reaching the Argo CD management cluster: connection refused"},
+		}},
+		{Environment: "prod", Errors: []drift.CheckError{{Kind: drift.KindCluster, Error: "describing cluster prod-blue: AccessDenied"}}},
+	}}
+	err := checkErrors(rep)
+	want := `the drift check could not run everything (the report above has the rest):
+  environment broken: terraform check:
+    initialising the terraform stack: terraform init: exit status 1
+
+    Error: Unknown backend type "nowhere"
+
+      on main.tf line 2, in terraform:
+       2:   backend "nowhere" {}
+  environment broken: argocd check: reaching the Argo CD management cluster: connection refused
+  environment prod: cluster check: describing cluster prod-blue: AccessDenied`
+	if err == nil || err.Error() != want {
+		t.Errorf("got\n%v\nwant\n%s", err, want)
+	}
+	if code := exitCode(err); code != ExitError {
+		t.Errorf("exit %d, want %d", code, ExitError)
 	}
 }
 
@@ -204,7 +257,7 @@ func TestDriftFlags(t *testing.T) {
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if !got.All || got.Env != "" || got.ConfigPath != "p.yaml" || got.Format != drift.JUnit || got.FailOn != drift.Warning ||
+	if !got.All || got.Env != "" || got.ConfigPath != "p.yaml" || got.Format != drift.JUnit || got.FailOn != findings.Warn ||
 		!got.Strict || got.IgnoreFile != "x.yaml" || got.Parallel != 3 || !slices.Equal(got.Skip, []drift.Kind{drift.KindTerraform, drift.KindCapacity, drift.KindJournal}) {
 		t.Errorf("options %+v", got)
 	}
@@ -214,7 +267,7 @@ func TestDriftFlags(t *testing.T) {
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if got.All || got.Env != "prod" || got.Format != "markdown" || got.FailOn != drift.Drift || got.Strict || got.Parallel != drift.DefaultConcurrency || len(got.Skip) != 0 {
+	if got.All || got.Env != "prod" || got.Format != "markdown" || got.FailOn != findings.Fail || got.Strict || got.Parallel != drift.DefaultConcurrency || len(got.Skip) != 0 {
 		t.Errorf("defaults %+v", got)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/eksbg/eksbg/internal/config"
+	"github.com/eksbg/eksbg/internal/findings"
 	"github.com/eksbg/eksbg/internal/gitops"
 	"github.com/eksbg/eksbg/internal/kubeaccess"
 )
@@ -177,10 +178,10 @@ type argoInput struct {
 
 // argoFindings judges the Applications and cluster secrets; skipped says
 // why the Applications were not judged, if they were not.
-func argoFindings(in argoInput) (out []Finding, skipped string) {
+func argoFindings(in argoInput) (out []findings.Finding, skipped string) {
 	live, ns := in.live, in.namespace
-	find := func(res, field, expected, actual string, sev Severity, fix string) {
-		out = append(out, Finding{Kind: KindArgoCD, Resource: res, Field: field, Expected: expected, Actual: actual, Severity: sev, Fix: fix})
+	find := func(res, field, expected, actual string, sev findings.Severity, fix string) {
+		out = append(out, findings.Finding{Check: string(KindArgoCD), Resource: res, Field: field, Expected: expected, Actual: actual, Severity: sev, Fix: fix})
 	}
 	// Cluster secrets: one for the live cluster, none for a cluster that
 	// does not exist, each pointing at its cluster's endpoint.
@@ -193,11 +194,11 @@ func argoFindings(in argoInput) (out []Finding, skipped string) {
 		server, exists := in.servers[s.cluster]
 		switch {
 		case !exists:
-			find(res, "", fmt.Sprintf("no cluster secret: cluster %s does not exist", s.cluster), "registers "+s.cluster+" ("+s.server+")", Drift,
+			find(res, "", fmt.Sprintf("no cluster secret: cluster %s does not exist", s.cluster), "registers "+s.cluster+" ("+s.server+")", findings.Fail,
 				fmt.Sprintf("kubectl -n %s delete secret %s  # %s", ns, s.name, in.mgmt))
 		case s.server != server:
 			registered[s.cluster] = true
-			find(res, "server", server, s.server, Drift,
+			find(res, "server", server, s.server, findings.Fail,
 				fmt.Sprintf("kubectl -n %s edit secret %s  # %s: set server to the endpoint 'aws eks describe-cluster --name %s' gives", ns, s.name, in.mgmt, s.cluster))
 		default:
 			registered[s.cluster] = true
@@ -207,7 +208,7 @@ func argoFindings(in argoInput) (out []Finding, skipped string) {
 		return out, fmt.Sprintf("the live cluster %s does not exist: its Applications were not checked", live.cluster)
 	}
 	if !registered[live.cluster] {
-		find("secret/"+ns+"/"+gitops.SecretName(live.cluster), "", "registers the live cluster "+live.cluster, "no cluster secret for it", Drift,
+		find("secret/"+ns+"/"+gitops.SecretName(live.cluster), "", "registers the live cluster "+live.cluster, "no cluster secret for it", findings.Fail,
 			fmt.Sprintf("register %s with Argo CD: a cluster secret %s in %s %s, as 'eksbg upgrade' writes it", live.cluster, gitops.SecretName(live.cluster), ns, in.mgmt))
 	}
 
@@ -229,7 +230,7 @@ func argoFindings(in argoInput) (out []Finding, skipped string) {
 		if a.Message != "" {
 			actual += ": " + a.Message
 		}
-		find("application/"+ns+"/"+a.Name, "status", "Synced/Healthy", actual, Drift,
+		find("application/"+ns+"/"+a.Name, "status", "Synced/Healthy", actual, findings.Fail,
 			fmt.Sprintf("argocd app sync %s  # 'argocd app get %s' shows why it is not", a.Name, a.Name))
 	}
 
@@ -239,9 +240,9 @@ func argoFindings(in argoInput) (out []Finding, skipped string) {
 	if !ok {
 		return out, ""
 	}
-	sev := Drift
+	sev := findings.Fail
 	if in.upgrading {
-		sev = Warning
+		sev = findings.Warn
 	}
 	otherColor := config.OtherColor(live.color)
 	liveSet := appKeys(onLive, live.cluster, live.color)

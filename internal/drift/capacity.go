@@ -12,6 +12,7 @@ import (
 	"github.com/eksbg/eksbg/internal/capacity"
 	"github.com/eksbg/eksbg/internal/capacity/kubesource"
 	"github.com/eksbg/eksbg/internal/config"
+	"github.com/eksbg/eksbg/internal/findings"
 	"github.com/eksbg/eksbg/internal/kubeaccess"
 )
 
@@ -46,9 +47,9 @@ func (c *checker) checkCapacity(ctx context.Context, run *envRun, g *awsGroup) {
 	}
 	run.add(capacityFindings(res.rep)...)
 	if res.census != nil {
-		run.add(Finding{Kind: KindCapacity, Resource: "cluster/" + res.live, Field: "pods",
+		run.add(findings.Finding{Check: string(KindCapacity), Resource: "cluster/" + res.live, Field: "pods",
 			Expected: "pods per node read from the live cluster", Actual: "not read (the model assumed max pods per node): " + res.census.Error(),
-			Severity: Warning, Fix: "check that eksbg can reach the cluster's Kubernetes API (its access entries, its endpoint access)"})
+			Severity: findings.Warn, Fix: "check that eksbg can reach the cluster's Kubernetes API (its access entries, its endpoint access)"})
 	}
 }
 
@@ -239,44 +240,19 @@ func (c *census) ENIConfigSubnets(ctx context.Context, cluster string) (map[stri
 	return read(c, cluster, func() (map[string]string, error) { return c.src.ENIConfigSubnets(ctx, cluster) })
 }
 
-// capacityFindings turns the FAIL lines of a capacity report into
-// warnings: green would not fit tonight. WARN lines (it fits, with little
-// to spare) are left to `eksbg capacity`.
-func capacityFindings(rep *capacity.Report) []Finding {
-	var out []Finding
-	w := func(res, field, expected, actual, fix string) {
-		out = append(out, Finding{Kind: KindCapacity, Resource: res, Field: field, Expected: expected, Actual: actual, Severity: Warning, Fix: fix})
-	}
-	for _, az := range rep.AZs {
-		if az.Verdict != capacity.Fail {
+// capacityFindings are the FAIL lines of a capacity report, as
+// capacity.Report.Findings makes them, as warnings of kind capacity: green
+// would not fit tonight. WARN lines (it fits, with little to spare) are
+// left to `eksbg capacity`. Quota findings, check "quota" in eksbg plan,
+// are of kind capacity here too.
+func capacityFindings(rep *capacity.Report) []findings.Finding {
+	var out []findings.Finding
+	for _, f := range rep.Findings() {
+		if f.Severity != findings.Fail {
 			continue
 		}
-		expected := fmt.Sprintf("%d free addresses for green (%d at maxSize)", az.DemandIPs, az.DemandIPsAtMax)
-		actual := fmt.Sprintf("%d free", az.SupplyIPs)
-		if az.DemandPrefixes > 0 {
-			expected += fmt.Sprintf(", %d free /28 prefixes", az.DemandPrefixes)
-			actual += fmt.Sprintf(", %d free /28 prefixes", az.FreePrefixes)
-		}
-		w("az/"+az.AZ, "freeAddresses", expected, actual, az.Remedy)
-	}
-	for _, sn := range rep.Subnets {
-		if sn.Verdict != capacity.Fail {
-			continue
-		}
-		expected := fmt.Sprintf("%d free addresses for its share of green (%s)", sn.DemandIPs, sn.AZ)
-		actual := fmt.Sprintf("%d free", sn.AvailableIPs)
-		if sn.DemandPrefixes > 0 {
-			expected += fmt.Sprintf(", %d free /28 prefixes", sn.DemandPrefixes)
-			actual += fmt.Sprintf(", %d free /28 prefixes", sn.FreePrefixes)
-		}
-		w("subnet/"+sn.ID, "freeAddresses", expected, actual, sn.Remedy)
-	}
-	for _, q := range rep.Quotas {
-		if q.Verdict != capacity.Fail {
-			continue
-		}
-		w("quota/"+q.Service+"/"+q.Code, "limit", fmt.Sprintf("at least %d (%d used + %d for green)", q.Used+q.Demand, q.Used, q.Demand),
-			fmt.Sprintf("%g", q.Limit), q.Remedy)
+		f.Check, f.Severity = string(KindCapacity), findings.Warn
+		out = append(out, f)
 	}
 	return out
 }

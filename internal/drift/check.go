@@ -16,6 +16,7 @@ import (
 
 	"github.com/eksbg/eksbg/internal/awsconf"
 	"github.com/eksbg/eksbg/internal/config"
+	"github.com/eksbg/eksbg/internal/findings"
 	"github.com/eksbg/eksbg/terraform"
 )
 
@@ -200,7 +201,7 @@ type envRun struct {
 	res EnvResult
 }
 
-func (r *envRun) add(fs ...Finding) {
+func (r *envRun) add(fs ...findings.Finding) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, f := range fs {
@@ -257,7 +258,7 @@ func (c *checker) checkEnv(ctx context.Context, env *config.Environment) EnvResu
 			run.skip(k, "not asked for (skipped)")
 		case liveErr != nil:
 			run.fail(k, liveErr)
-		case live.color == "":
+		case live.none:
 			run.skip(k, "no cluster of the environment exists and the state backend records no live color")
 		default:
 			do(k, f)

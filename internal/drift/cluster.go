@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/eksbg/eksbg/clusters"
+	"github.com/eksbg/eksbg/internal/findings"
 )
 
 // EKSAPI is the part of the EKS API the cluster check reads, with the
@@ -61,7 +62,7 @@ func (c *checker) checkCluster(ctx context.Context, run *envRun, g *awsGroup, li
 		return
 	}
 	if cl == nil {
-		run.add(Finding{Kind: KindCluster, Resource: "cluster/" + live.cluster, Expected: "exists", Actual: "does not exist (deleted during the check)", Severity: Drift,
+		run.add(findings.Finding{Check: string(KindCluster), Resource: "cluster/" + live.cluster, Expected: "exists", Actual: "does not exist (deleted during the check)", Severity: findings.Fail,
 			Fix: "run the check again"})
 		return
 	}
@@ -117,17 +118,17 @@ type clusterCompare struct {
 	strict             bool
 }
 
-func (cc *clusterCompare) find(resource, field, expected, actual, fix string) Finding {
-	return Finding{Kind: KindCluster, Resource: resource, Field: field, Expected: expected, Actual: actual, Severity: Drift, Fix: fix}
+func (cc *clusterCompare) find(resource, field, expected, actual, fix string) findings.Finding {
+	return findings.Finding{Check: string(KindCluster), Resource: resource, Field: field, Expected: expected, Actual: actual, Severity: findings.Fail, Fix: fix}
 }
 
 // cluster compares what DescribeCluster says.
-func (cc *clusterCompare) clusterFindings(cl *ekstypes.Cluster) []Finding {
-	var out []Finding
+func (cc *clusterCompare) clusterFindings(cl *ekstypes.Cluster) []findings.Finding {
+	var out []findings.Finding
 	res := "cluster/" + cc.cluster
 	if cl.Status != ekstypes.ClusterStatusActive {
-		out = append(out, Finding{Kind: KindCluster, Resource: res, Field: "status", Expected: string(ekstypes.ClusterStatusActive),
-			Actual: string(cl.Status), Severity: Warning, Fix: "wait for the cluster's update to finish, then run the check again"})
+		out = append(out, findings.Finding{Check: string(KindCluster), Resource: res, Field: "status", Expected: string(ekstypes.ClusterStatusActive),
+			Actual: string(cl.Status), Severity: findings.Warn, Fix: "wait for the cluster's update to finish, then run the check again"})
 	}
 	if want, got := cc.spec.Version, aws.ToString(cl.Version); want != "" && want != got {
 		fix := fmt.Sprintf("set metadata.version: %q in %s: the cluster runs a newer version than it says", got, cc.file)
@@ -211,7 +212,7 @@ func expandLogTypes(types []string) []string {
 }
 
 // remote compares the node groups and add-ons.
-func (cc *clusterCompare) remote(ctx context.Context, api EKSAPI) ([]Finding, error) {
+func (cc *clusterCompare) remote(ctx context.Context, api EKSAPI) ([]findings.Finding, error) {
 	var ngs []*ekstypes.Nodegroup
 	var addons []*ekstypes.Addon
 	g, gctx := errgroup.WithContext(ctx)
@@ -302,8 +303,8 @@ func listDescribe[T any](ctx context.Context, what, cluster string, next func(co
 // nodegroups compares the managed node groups. Self-managed node groups
 // (nodeGroups) are Auto Scaling groups EKS does not list; they are not
 // compared.
-func (cc *clusterCompare) nodegroups(ngs []*ekstypes.Nodegroup) []Finding {
-	var out []Finding
+func (cc *clusterCompare) nodegroups(ngs []*ekstypes.Nodegroup) []findings.Finding {
+	var out []findings.Finding
 	byName := map[string]*ekstypes.Nodegroup{}
 	for _, ng := range ngs {
 		byName[aws.ToString(ng.NodegroupName)] = ng
@@ -332,8 +333,8 @@ func (cc *clusterCompare) nodegroups(ngs []*ekstypes.Nodegroup) []Finding {
 	return out
 }
 
-func (cc *clusterCompare) nodegroup(res string, want clusters.NodeGroup, got *ekstypes.Nodegroup) []Finding {
-	var out []Finding
+func (cc *clusterCompare) nodegroup(res string, want clusters.NodeGroup, got *ekstypes.Nodegroup) []findings.Finding {
+	var out []findings.Finding
 	replace := fmt.Sprintf("make %s say what runs: a managed node group cannot change this in place (to change it, create a new node group and delete this one: eksctl create nodegroup -f %s, eksctl delete nodegroup --cluster %s --name %s)",
 		cc.file, cc.file, cc.cluster, want.Name)
 	wantTypes := want.InstanceTypes
@@ -400,7 +401,7 @@ func (cc *clusterCompare) nodegroup(res string, want clusters.NodeGroup, got *ek
 // sizes compares minSize and maxSize, and desiredCapacity with --strict
 // (an autoscaler owns it otherwise). Sizes the config leaves out are not
 // compared.
-func (cc *clusterCompare) sizes(res string, want clusters.NodeGroup, sc ekstypes.NodegroupScalingConfig) []Finding {
+func (cc *clusterCompare) sizes(res string, want clusters.NodeGroup, sc ekstypes.NodegroupScalingConfig) []findings.Finding {
 	type size struct {
 		field string
 		want  *int
@@ -438,7 +439,7 @@ func (cc *clusterCompare) sizes(res string, want clusters.NodeGroup, sc ekstypes
 	case desired > maxN:
 		fix += fmt.Sprintf(" --nodes %d", maxN)
 	}
-	var out []Finding
+	var out []findings.Finding
 	for _, s := range differ {
 		out = append(out, cc.find(res, s.field, fmt.Sprint(*s.want), fmt.Sprint(*s.got), fix))
 	}
@@ -446,8 +447,8 @@ func (cc *clusterCompare) sizes(res string, want clusters.NodeGroup, sc ekstypes
 }
 
 // addons compares the EKS add-ons.
-func (cc *clusterCompare) addons(got []*ekstypes.Addon) []Finding {
-	var out []Finding
+func (cc *clusterCompare) addons(got []*ekstypes.Addon) []findings.Finding {
+	var out []findings.Finding
 	byName := map[string]*ekstypes.Addon{}
 	for _, a := range got {
 		byName[aws.ToString(a.AddonName)] = a
@@ -467,8 +468,8 @@ func (cc *clusterCompare) addons(got []*ekstypes.Addon) []Finding {
 		switch a.Status {
 		case ekstypes.AddonStatusActive, ekstypes.AddonStatusCreating, ekstypes.AddonStatusUpdating, "":
 		default:
-			out = append(out, Finding{Kind: KindCluster, Resource: res, Field: "status", Expected: string(ekstypes.AddonStatusActive), Actual: string(a.Status),
-				Severity: Warning, Fix: fmt.Sprintf("aws eks describe-addon --cluster-name %s --addon-name %s  # shows its health issues", cc.cluster, want.Name)})
+			out = append(out, findings.Finding{Check: string(KindCluster), Resource: res, Field: "status", Expected: string(ekstypes.AddonStatusActive), Actual: string(a.Status),
+				Severity: findings.Warn, Fix: fmt.Sprintf("aws eks describe-addon --cluster-name %s --addon-name %s  # shows its health issues", cc.cluster, want.Name)})
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(byName)) {

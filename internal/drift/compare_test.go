@@ -12,6 +12,7 @@ import (
 
 	"github.com/eksbg/eksbg/clusters"
 	"github.com/eksbg/eksbg/internal/config"
+	"github.com/eksbg/eksbg/internal/findings"
 	"github.com/eksbg/eksbg/internal/gitops"
 	"github.com/eksbg/eksbg/terraform"
 	"github.com/eksbg/eksbg/upgrade/journal"
@@ -97,7 +98,7 @@ func matching() (*ekstypes.Cluster, []*ekstypes.Nodegroup, []*ekstypes.Addon) {
 
 type fieldDiff struct{ resource, field, expected, actual string }
 
-func diffsOf(fs []Finding) []fieldDiff {
+func diffsOf(fs []findings.Finding) []fieldDiff {
 	var out []fieldDiff
 	for _, f := range fs {
 		out = append(out, fieldDiff{f.Resource, f.Field, f.Expected, f.Actual})
@@ -226,7 +227,7 @@ func TestTerraformFindings(t *testing.T) {
 		t.Errorf("got %q\nwant %q", got, want)
 	}
 	// terraform's verdict counts even when eksbg lists no change.
-	if fs := terraformFindings(&terraform.Plan{Changed: true}, "fix"); len(fs) != 1 || fs[0].Severity != Drift {
+	if fs := terraformFindings(&terraform.Plan{Changed: true}, "fix"); len(fs) != 1 || fs[0].Severity != findings.Fail {
 		t.Errorf("changed plan without listed changes: %+v", fs)
 	}
 	if fs := terraformFindings(&terraform.Plan{}, "fix"); len(fs) != 0 {
@@ -247,19 +248,19 @@ func TestWeightFinding(t *testing.T) {
 		w        traffic.RuleWeights
 		st       *stateInfo
 		ok       bool
-		sev      Severity
+		sev      findings.Severity
 		actual   string
 		expected string
 	}{
-		{"all on blue", blueLive, traffic.RuleWeights{RuleARN: "rule", Blue: 100}, noUpgrade, false, "", "", ""},
-		{"weights 1/0 send everything to blue", blueLive, traffic.RuleWeights{RuleARN: "rule", Blue: 1}, noUpgrade, false, "", "", ""},
-		{"abandoned at 50/50", blueLive, traffic.RuleWeights{RuleARN: "rule", Blue: 50, Green: 50}, noUpgrade, true, Drift,
+		{"all on blue", blueLive, traffic.RuleWeights{RuleARN: "rule", Blue: 100}, noUpgrade, false, findings.Info, "", ""},
+		{"weights 1/0 send everything to blue", blueLive, traffic.RuleWeights{RuleARN: "rule", Blue: 1}, noUpgrade, false, findings.Info, "", ""},
+		{"abandoned at 50/50", blueLive, traffic.RuleWeights{RuleARN: "rule", Blue: 50, Green: 50}, noUpgrade, true, findings.Fail,
 			"blue 50, green 50 (green's cluster prod-green does not exist)", "blue 100, green 0 (blue is live: the state backend's record)"},
-		{"green live, still on blue", greenLive, traffic.RuleWeights{RuleARN: "rule", Blue: 100}, noUpgrade, true, Drift,
+		{"green live, still on blue", greenLive, traffic.RuleWeights{RuleARN: "rule", Blue: 100}, noUpgrade, true, findings.Fail,
 			"blue 100, green 0", "blue 0, green 100 (green is live: the state backend's record)"},
-		{"a third target group", blueLive, traffic.RuleWeights{RuleARN: "rule", Blue: 100, Others: []traffic.TargetGroupWeight{{ARN: "tg-x", Weight: 5}}}, noUpgrade, true, Drift,
+		{"a third target group", blueLive, traffic.RuleWeights{RuleARN: "rule", Blue: 100, Others: []traffic.TargetGroupWeight{{ARN: "tg-x", Weight: 5}}}, noUpgrade, true, findings.Fail,
 			"blue 100, green 0; other target groups: tg-x 5", "blue 100, green 0 (blue is live: the state backend's record)"},
-		{"an upgrade in progress", greenLive, traffic.RuleWeights{RuleARN: "rule", Blue: 25, Green: 75}, fresh, true, Warning,
+		{"an upgrade in progress", greenLive, traffic.RuleWeights{RuleARN: "rule", Blue: 25, Green: 75}, fresh, true, findings.Warn,
 			"blue 25, green 75", "blue 0, green 100 (green is live: the state backend's record); an upgrade is in progress"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -316,33 +317,33 @@ func TestArgoFindings(t *testing.T) {
 		name    string
 		edit    func(*argoInput)
 		want    []fieldDiff
-		sev     Severity
+		sev     findings.Severity
 		skipped string
 	}{
 		{"secret of a deleted cluster", func(in *argoInput) {
 			in.live.otherExists = false
 			delete(in.servers, "prod-green")
-		}, []fieldDiff{{"secret/argocd/cluster-prod-green", "", "no cluster secret: cluster prod-green does not exist", "registers prod-green (https://green)"}}, Drift, ""},
+		}, []fieldDiff{{"secret/argocd/cluster-prod-green", "", "no cluster secret: cluster prod-green does not exist", "registers prod-green (https://green)"}}, findings.Fail, ""},
 		{"stale server", func(in *argoInput) { in.servers["prod-blue"] = "https://blue-2" },
 			[]fieldDiff{{"secret/argocd/cluster-prod-blue", "server", "https://blue-2", "https://blue"},
 				// the Applications follow the secret, so none is on blue now
 				{"application/argocd/api-green", "", "absent: nothing like it runs on the live cluster prod-blue", "targets prod-green"},
-				{"application/argocd/web-prod-green", "", "absent: nothing like it runs on the live cluster prod-blue", "targets prod-green"}}, Drift, ""},
+				{"application/argocd/web-prod-green", "", "absent: nothing like it runs on the live cluster prod-blue", "targets prod-green"}}, findings.Fail, ""},
 		{"live cluster not registered", func(in *argoInput) { in.m.secrets = in.m.secrets[1:] },
-			[]fieldDiff{{"secret/argocd/cluster-prod-blue", "", "registers the live cluster prod-blue", "no cluster secret for it"}}, Drift, ""},
+			[]fieldDiff{{"secret/argocd/cluster-prod-blue", "", "registers the live cluster prod-blue", "no cluster secret for it"}}, findings.Fail, ""},
 		{"out of sync", func(in *argoInput) {
 			in.m.apps[0].Sync, in.m.apps[0].Health, in.m.apps[0].Message = "OutOfSync", "Degraded", "Deployment web: 0/3 ready"
-		}, []fieldDiff{{"application/argocd/web-prod-blue", "status", "Synced/Healthy", "OutOfSync/Degraded: Deployment web: 0/3 ready"}}, Drift, ""},
+		}, []fieldDiff{{"application/argocd/web-prod-blue", "status", "Synced/Healthy", "OutOfSync/Degraded: Deployment web: 0/3 ready"}}, findings.Fail, ""},
 		{"not compared yet", func(in *argoInput) { in.m.apps[2].Current = false },
-			[]fieldDiff{{"application/argocd/api-blue", "status", "Synced/Healthy", "Synced/Healthy, not yet compared with its current spec"}}, Drift, ""},
+			[]fieldDiff{{"application/argocd/api-blue", "status", "Synced/Healthy", "Synced/Healthy, not yet compared with its current spec"}}, findings.Fail, ""},
 		{"twin missing during an upgrade", func(in *argoInput) {
 			in.m.apps = slices.Delete(in.m.apps, 1, 2)
 			in.upgrading = true
-		}, []fieldDiff{{"application/argocd/web-prod-green", "", "exists on prod-green, as web-prod-blue does on prod-blue", "missing"}}, Warning, ""},
+		}, []fieldDiff{{"application/argocd/web-prod-green", "", "exists on prod-green, as web-prod-blue does on prod-blue", "missing"}}, findings.Warn, ""},
 		{"live cluster gone", func(in *argoInput) {
 			in.live.exists = false
 			delete(in.servers, "prod-blue")
-		}, []fieldDiff{{"secret/argocd/cluster-prod-blue", "", "no cluster secret: cluster prod-blue does not exist", "registers prod-blue (https://blue)"}}, Drift,
+		}, []fieldDiff{{"secret/argocd/cluster-prod-blue", "", "no cluster secret: cluster prod-blue does not exist", "registers prod-blue (https://blue)"}}, findings.Fail,
 			"the live cluster prod-blue does not exist: its Applications were not checked"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

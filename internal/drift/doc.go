@@ -1,6 +1,28 @@
 // Package drift is eksbg's nightly drift check (`eksbg drift`): for each
 // environment of eksbg.yaml it compares what runs with what should run and
-// reports every difference as a Finding a CI job can act on.
+// reports every difference as a finding (findings.Finding, eksbg's one
+// finding type) a CI job can act on.
+//
+// A drift finding's Check is its Kind and its severity is findings.Fail,
+// which a drift report calls "drift" (a difference between what runs and
+// what should run), or findings.Warn, "warning" (something to look at that
+// is not, or not yet, drift: an upgrade open for more than a day, green
+// that would not fit tonight). It always has Environment, Resource,
+// Expected, Actual and Fix, and Field when one attribute of the resource
+// differs:
+//
+//   - Resource names what differs: a Terraform address, "cluster/NAME",
+//     "nodegroup/CLUSTER/NAME", "addon/CLUSTER/NAME", a listener rule or
+//     target group ARN, "application/NAMESPACE/NAME",
+//     "secret/NAMESPACE/NAME", "az/ZONE", "subnet/ID",
+//     "quota/SERVICE/CODE", "journal/ENV", "lock/ENV" (docs/drift.md lists
+//     them);
+//   - Field is the attribute of Resource that differs ("version",
+//     "maxSize", "labels.team", "weights"); empty when the resource as a
+//     whole is missing or extra;
+//   - Expected is what eksbg.yaml, the eksctl config, the Terraform
+//     configuration or the state backend say; Actual is what runs;
+//   - Fix is the command to run or the file to change.
 //
 // The checks, one Kind each:
 //

@@ -4,12 +4,14 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/eksbg/eksbg/internal/findings"
 )
 
-// Kind is the check a finding comes from.
+// Kind is one of the drift check's checks; a drift finding's Check is its
+// Kind (string(KindCluster), ...).
 type Kind string
 
 // The checks, in the order reports list them.
@@ -34,101 +36,67 @@ func (k Kind) rank() int {
 	return len(Kinds())
 }
 
-// Severity says whether a finding is drift or a warning.
-type Severity string
-
-// Severities, from most to least serious.
+// The names of the severities in a drift report, its JSON and --fail-on.
 const (
-	// Drift is a difference between what runs and what should run.
-	Drift Severity = "drift"
-	// Warning is something to look at that is not (yet) drift: an upgrade
-	// open for more than a day, green that would not fit tonight.
-	Warning Severity = "warning"
+	// SeverityDrift names findings.Fail: a difference between what runs
+	// and what should run.
+	SeverityDrift = "drift"
+	// SeverityWarning names findings.Warn: something to look at that is
+	// not (yet) drift.
+	SeverityWarning = "warning"
 )
 
-// ParseSeverity reads "drift" or "warning".
-func ParseSeverity(s string) (Severity, error) {
-	switch Severity(s) {
-	case Drift, Warning:
-		return Severity(s), nil
+// severityNames are the severities a drift finding can have, by name.
+var severityNames = map[findings.Severity]string{findings.Fail: SeverityDrift, findings.Warn: SeverityWarning}
+
+// SeverityName is the name a drift report gives a severity: "drift" for
+// findings.Fail, "warning" for findings.Warn. Any other (the drift check
+// makes none) keeps its findings name.
+func SeverityName(s findings.Severity) string {
+	if n, ok := severityNames[s]; ok {
+		return n
 	}
-	return "", fmt.Errorf("unknown severity %q: use drift or warning", s)
+	return s.String()
 }
 
-// AtLeast reports whether s is as serious as t or more.
-func (s Severity) AtLeast(t Severity) bool { return s == Drift || t == Warning }
-
-// Finding is one difference between what runs and what should run.
-type Finding struct {
-	Environment string `json:"environment"`
-	Kind        Kind   `json:"kind"`
-	// Resource names what differs: a Terraform address, "cluster/NAME",
-	// "nodegroup/CLUSTER/NAME", "addon/CLUSTER/NAME", a listener rule or
-	// target group ARN, "application/NAMESPACE/NAME",
-	// "secret/NAMESPACE/NAME", "az/ZONE", "subnet/ID", "quota/SERVICE/CODE",
-	// "journal/ENV", "lock/ENV" (docs/drift.md lists them).
-	Resource string `json:"resource"`
-	// Field is the attribute of Resource that differs ("version",
-	// "maxSize", "labels.team", "weights"); empty when the resource as a
-	// whole is missing or extra.
-	Field string `json:"field,omitempty"`
-	// Expected is what eksbg.yaml, the eksctl config, the Terraform
-	// configuration or the state backend say; Actual is what runs.
-	Expected string   `json:"expected"`
-	Actual   string   `json:"actual"`
-	Severity Severity `json:"severity"`
-	// Fix is the command to run or the file to change.
-	Fix string `json:"fix"`
+// ParseSeverity reads "drift" (findings.Fail) or "warning" (findings.Warn),
+// as --fail-on and the report's JSON write them.
+func ParseSeverity(name string) (findings.Severity, error) {
+	for s, n := range severityNames {
+		if n == name {
+			return s, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown severity %q: use %s or %s", name, SeverityDrift, SeverityWarning)
 }
 
-// String formats the finding on one line.
-func (f Finding) String() string {
-	where := f.Resource
-	if f.Field != "" {
-		where += " " + f.Field
-	}
-	return fmt.Sprintf("%s %s %s %s: expected %s, actual %s (fix: %s)", f.Environment, f.Severity, f.Kind, where, f.Expected, f.Actual, f.Fix)
-}
+// kindOf is the check a finding comes from.
+func kindOf(f findings.Finding) Kind { return Kind(f.Check) }
 
-// AsFinding converts f to the finding shape of eksbg plan and capacity
-// (drift is findings.Fail, warning findings.Warn), for screens that show
-// both.
-func (f Finding) AsFinding() findings.Finding {
-	sev := findings.Warn
-	if f.Severity == Drift {
-		sev = findings.Fail
-	}
-	obj := f.Resource
-	if f.Field != "" {
-		obj += " " + f.Field
-	}
-	return findings.Finding{Severity: sev, Check: "drift-" + string(f.Kind), Where: findings.Where{Object: obj},
-		What: fmt.Sprintf("environment %s: expected %s, actual %s", f.Environment, f.Expected, f.Actual), Fix: f.Fix}
-}
-
-// compareFindings orders findings by kind, resource, field, then the rest,
-// so that reports are stable.
-func compareFindings(a, b Finding) int {
+// compareFindings orders findings by kind, resource, field, then the rest
+// (drift before warnings), so that reports are stable.
+func compareFindings(a, b findings.Finding) int {
 	return cmp.Or(
 		cmp.Compare(a.Environment, b.Environment),
-		cmp.Compare(a.Kind.rank(), b.Kind.rank()),
+		cmp.Compare(kindOf(a).rank(), kindOf(b).rank()),
 		cmp.Compare(a.Resource, b.Resource),
 		cmp.Compare(a.Field, b.Field),
-		cmp.Compare(a.Severity, b.Severity),
+		cmp.Compare(b.Severity, a.Severity),
 		cmp.Compare(a.Expected, b.Expected),
 		cmp.Compare(a.Actual, b.Actual),
 	)
 }
 
 // Suppressed is a finding an ignore rule suppressed: it does not count
-// toward the exit status, but it is listed.
+// toward the exit status, but it is listed. Its JSON form is the finding's
+// (wire.go) with the rule's fields.
 type Suppressed struct {
-	Finding
+	findings.Finding
 	// Reason and Expires are the rule's; Rule is where it is written
 	// ("FILE:LINE").
-	Reason  string `json:"reason"`
-	Expires string `json:"expires"`
-	Rule    string `json:"rule"`
+	Reason  string
+	Expires string
+	Rule    string
 }
 
 // CheckError is a check that could not run for an environment.
@@ -144,25 +112,31 @@ type Skipped struct {
 	Reason string `json:"reason"`
 }
 
-// EnvResult is one environment's result.
+// EnvResult is one environment's result. Its JSON form is wireEnvResult
+// (wire.go), the documented contract.
 type EnvResult struct {
-	Environment string `json:"environment"`
+	Environment string
 	// LiveColor and LiveCluster are the color serving the environment and
-	// its cluster; LiveFrom says how it was found: "state" (the state
-	// backend's record) or "clusters" (no record: the color whose cluster
-	// exists, blue if both do). All three are empty when neither is known.
-	LiveColor   string `json:"liveColor,omitempty"`
-	LiveCluster string `json:"liveCluster,omitempty"`
-	LiveFrom    string `json:"liveFrom,omitempty"`
+	// its cluster, as config.Environment.LiveColor answers for plan and
+	// upgrade too; LiveFrom says how it was found: "state" (the state
+	// backend's record) or "config" (no record: the color of the cluster
+	// the environment's eksctl config names). All three are empty when the
+	// live color is unknown (the state backend or the eksctl config could
+	// not be read, or the config names neither color's cluster: the checks
+	// that need it say why). Reports of older versions may say "clusters"
+	// (the color whose cluster existed, blue if both did).
+	LiveColor   string
+	LiveCluster string
+	LiveFrom    string
 	// Findings are sorted by kind, resource and field.
-	Findings   []Finding    `json:"findings"`
-	Suppressed []Suppressed `json:"suppressed"`
-	Errors     []CheckError `json:"errors"`
-	Skipped    []Skipped    `json:"skipped"`
+	Findings   []findings.Finding
+	Suppressed []Suppressed
+	Errors     []CheckError
+	Skipped    []Skipped
 }
 
 // Count returns how many findings have severity s.
-func (e *EnvResult) Count(s Severity) int {
+func (e *EnvResult) Count(s findings.Severity) int {
 	n := 0
 	for _, f := range e.Findings {
 		if f.Severity == s {
@@ -207,24 +181,39 @@ const (
 func (r *Report) Failed() bool { return r.Summary.Errors > 0 }
 
 // FailsOn reports whether the report has a finding of severity failOn or
-// worse: drift, or with failOn Warning also a warning.
-func (r *Report) FailsOn(failOn Severity) bool {
-	return r.Summary.Drift > 0 || (failOn == Warning && r.Summary.Warning > 0)
+// worse: drift (findings.Fail), or with failOn findings.Warn also a
+// warning.
+func (r *Report) FailsOn(failOn findings.Severity) bool {
+	return r.Summary.Drift > 0 || (failOn <= findings.Warn && r.Summary.Warning > 0)
 }
 
-// ErrorSummary names every environment whose checks failed and why, on
-// one line per check; "" when none did.
+// ErrorSummary names every environment whose checks failed and why, in
+// report order; "" when none did. A one-line error is one line,
+// "environment E: K check: ERROR"; a longer one (Terraform's, with its
+// stderr) is printed whole under "environment E: K check:", each of its
+// lines indented by two spaces, so that it reads as it was written.
 func (r *Report) ErrorSummary() string {
-	s := ""
+	var b strings.Builder
 	for _, e := range r.Environments {
 		for _, ce := range e.Errors {
-			if s != "" {
-				s += "\n"
+			if b.Len() > 0 {
+				b.WriteString("\n")
 			}
-			s += fmt.Sprintf("environment %s: %s check: %s", e.Environment, ce.Kind, ce.Error)
+			fmt.Fprintf(&b, "environment %s: %s check:", e.Environment, ce.Kind)
+			msg := strings.TrimRight(ce.Error, "\n")
+			if !strings.Contains(msg, "\n") {
+				b.WriteString(" " + msg)
+				continue
+			}
+			for _, line := range strings.Split(msg, "\n") {
+				b.WriteString("\n")
+				if strings.TrimSpace(line) != "" {
+					b.WriteString("  " + line)
+				}
+			}
 		}
 	}
-	return s
+	return b.String()
 }
 
 // finish sorts the report and counts it.
@@ -234,14 +223,14 @@ func (r *Report) finish() {
 	for i := range r.Environments {
 		e := &r.Environments[i]
 		slices.SortFunc(e.Findings, compareFindings)
-		e.Findings = slices.CompactFunc(e.Findings, func(a, b Finding) bool { return a == b })
+		e.Findings = slices.CompactFunc(e.Findings, func(a, b findings.Finding) bool { return a == b })
 		slices.SortFunc(e.Suppressed, func(a, b Suppressed) int { return compareFindings(a.Finding, b.Finding) })
 		slices.SortFunc(e.Errors, func(a, b CheckError) int {
 			return cmp.Or(cmp.Compare(a.Kind.rank(), b.Kind.rank()), cmp.Compare(a.Error, b.Error))
 		})
 		slices.SortFunc(e.Skipped, func(a, b Skipped) int { return cmp.Compare(a.Kind.rank(), b.Kind.rank()) })
 		if e.Findings == nil {
-			e.Findings = []Finding{}
+			e.Findings = []findings.Finding{}
 		}
 		if e.Suppressed == nil {
 			e.Suppressed = []Suppressed{}
@@ -252,8 +241,8 @@ func (r *Report) finish() {
 		if e.Skipped == nil {
 			e.Skipped = []Skipped{}
 		}
-		r.Summary.Drift += e.Count(Drift)
-		r.Summary.Warning += e.Count(Warning)
+		r.Summary.Drift += e.Count(findings.Fail)
+		r.Summary.Warning += e.Count(findings.Warn)
 		r.Summary.Suppressed += len(e.Suppressed)
 		r.Summary.Errors += len(e.Errors)
 	}

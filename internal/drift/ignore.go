@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/eksbg/eksbg/internal/findings"
 	"github.com/eksbg/eksbg/internal/yamlstrict"
 )
 
@@ -23,6 +24,7 @@ const dateLayout = "2006-01-02"
 // IgnoreRule suppresses the findings it matches until it expires. Every
 // pattern is a glob where "*" matches any run of characters ("/" included)
 // and "?" one character; an empty Environment, Kind or Field matches any.
+// Kind matches a finding's Check (a drift finding's Check is its Kind).
 type IgnoreRule struct {
 	Environment string `yaml:"environment,omitempty" json:"environment,omitempty"`
 	Kind        string `yaml:"kind,omitempty" json:"kind,omitempty"`
@@ -137,9 +139,10 @@ func globRE(glob string) *regexp.Regexp {
 	return regexp.MustCompile(b.String())
 }
 
-// matches reports whether the rule's patterns match f.
-func (r *IgnoreRule) matches(f Finding) bool {
-	for i, s := range []string{f.Environment, string(f.Kind), f.Resource, f.Field} {
+// matches reports whether the rule's patterns match f (its Kind pattern
+// matches the finding's Check).
+func (r *IgnoreRule) matches(f findings.Finding) bool {
+	for i, s := range []string{f.Environment, f.Check, f.Resource, f.Field} {
 		if !r.res[i].MatchString(s) {
 			return false
 		}

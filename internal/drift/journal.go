@@ -3,6 +3,8 @@ package drift
 import (
 	"fmt"
 	"time"
+
+	"github.com/eksbg/eksbg/internal/findings"
 )
 
 // checkJournal warns about an upgrade left open, and an upgrade lock held,
@@ -15,19 +17,19 @@ func (c *checker) checkJournal(run *envRun, st *stateInfo, stErr error) {
 	now := c.now()
 	env := run.env.Name
 	if j := st.journal; j.Open() && now.Sub(j.StartedAt) > StaleAfter {
-		run.add(Finding{Kind: KindJournal, Resource: "journal/" + env, Field: "endedAt",
+		run.add(findings.Finding{Check: string(KindJournal), Resource: "journal/" + env, Field: "endedAt",
 			Expected: fmt.Sprintf("no upgrade open for more than %s", humanDuration(StaleAfter)),
 			Actual: fmt.Sprintf("upgrade %s from %s (%s) to %s (%s) open since %s (%s)", j.ID, j.From.Name, j.From.Version,
 				j.To.Name, j.To.Version, j.StartedAt.UTC().Format(time.RFC3339), humanDuration(now.Sub(j.StartedAt))),
-			Severity: Warning,
+			Severity: findings.Warn,
 			Fix:      fmt.Sprintf("eksbg upgrade --env %s --to %s  # resumes it from the journal; or end it: eksbg rollback --env %s", env, j.To.Version, env)})
 	}
 	if l := st.lock; l != nil && now.Sub(l.Created) > StaleAfter {
-		run.add(Finding{Kind: KindJournal, Resource: "lock/" + env, Field: "created",
+		run.add(findings.Finding{Check: string(KindJournal), Resource: "lock/" + env, Field: "created",
 			Expected: fmt.Sprintf("no upgrade lock held for more than %s", humanDuration(StaleAfter)),
 			Actual: fmt.Sprintf("held by %s on %s (pid %d, %s) since %s (%s)", l.Who, l.Host, l.PID, l.Operation,
 				l.Created.UTC().Format(time.RFC3339), humanDuration(now.Sub(l.Created))),
-			Severity: Warning,
+			Severity: findings.Warn,
 			Fix:      fmt.Sprintf("eksbg force-unlock --env %s %s  # only if that run is gone", env, l.ID)})
 	}
 }

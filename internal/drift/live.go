@@ -11,8 +11,10 @@ import (
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/eksbg/eksbg/clusters"
 	"github.com/eksbg/eksbg/internal/awsconf"
 	"github.com/eksbg/eksbg/internal/config"
+	"github.com/eksbg/eksbg/internal/findings"
 	"github.com/eksbg/eksbg/upgrade/journal"
 )
 
@@ -158,20 +160,30 @@ func (c *checker) openBackend(ctx context.Context, env *config.Environment) (jou
 
 // liveInfo is the environment's pair of clusters as it stands.
 type liveInfo struct {
-	// color is the live color ("" when unknown) and cluster its cluster's
-	// name; from is "state" or "clusters".
+	// color is the live color and cluster its cluster's name; from is
+	// "state" or "config" (EnvResult.LiveFrom).
 	color, cluster, from string
 	// exists says whether the live cluster exists.
 	exists bool
 	// other is the other color's cluster, and otherExists whether it exists.
 	other       string
 	otherExists bool
+	// none is set when the state backend records no live color and
+	// neither cluster exists: there is no live cluster to compare with.
+	none bool
 	// findings are what resolving found wrong (the live cluster missing).
-	findings []Finding
+	findings []findings.Finding
 }
 
-// live resolves the environment's live color once: the state backend's
-// record, else the color whose cluster exists (blue if both do).
+// Where the live color comes from (EnvResult.LiveFrom).
+const (
+	liveFromState  = "state"
+	liveFromConfig = "config"
+)
+
+// live resolves the environment's live color once, as plan and upgrade
+// do (config.Environment.LiveColor): the state backend's record, else the
+// color of the cluster the environment's eksctl config names.
 func (g *awsGroup) live(ctx context.Context, env *config.Environment, st *stateInfo, stErr error) (*liveInfo, error) {
 	return g.lives.get(env.Name, func() (*liveInfo, error) { return g.resolveLive(ctx, env, st, stErr) })
 }
@@ -184,40 +196,52 @@ func (g *awsGroup) resolveLive(ctx context.Context, env *config.Environment, st 
 	if err != nil {
 		return nil, err
 	}
-	blue, green := env.ClusterName(config.Blue), env.ClusterName(config.Green)
-	li := &liveInfo{}
-	if lv := st.live; lv != nil && config.ValidColor(lv.Color) {
-		li.color, li.from = lv.Color, "state"
-	} else {
-		li.from = "clusters"
-		switch {
-		case names[blue]:
-			li.color = config.Blue
-		case names[green]:
-			li.color = config.Green
-		}
+	li := &liveInfo{from: liveFromState}
+	recorded, configCluster := "", ""
+	if st.live != nil {
+		recorded = st.live.Color
 	}
-	if li.color == "" {
-		li.from = ""
-		li.findings = append(li.findings, Finding{Kind: KindCluster, Resource: "cluster/" + blue,
-			Expected: fmt.Sprintf("%s or %s exists", blue, green), Actual: "neither exists",
-			Severity: Drift, Fix: fmt.Sprintf("eksctl create cluster -f %s  # or fix cluster.nameTemplate of the environment in eksbg.yaml", g.c.relDir(env.Cluster.EksctlConfig))})
-		return li, nil
+	// The eksctl config is read only when it decides, as journal.LiveColor
+	// does: with a record, a config that does not load is the cluster
+	// check's error alone.
+	if !config.ValidColor(recorded) {
+		li.from = liveFromConfig
+		cfg, err := clusters.Load(env.Cluster.EksctlConfig)
+		if err != nil {
+			return nil, fmt.Errorf("the live color is unknown: loading the environment's eksctl config: %w", err)
+		}
+		configCluster = cfg.Name()
+	}
+	if li.color, err = env.LiveColor(recorded, configCluster); err != nil {
+		return nil, fmt.Errorf("the live color is unknown: %w", err)
 	}
 	li.cluster, li.other = env.ClusterName(li.color), env.ClusterName(config.OtherColor(li.color))
 	li.exists, li.otherExists = names[li.cluster], names[li.other]
-	if !li.exists {
-		li.findings = append(li.findings, Finding{Kind: KindCluster, Resource: "cluster/" + li.cluster,
+	file := g.c.relDir(env.Cluster.EksctlConfig)
+	switch {
+	case !li.exists && !li.otherExists && li.from == liveFromConfig:
+		li.none = true
+		li.findings = append(li.findings, findings.Finding{Check: string(KindCluster), Resource: "cluster/" + li.cluster,
+			Expected: fmt.Sprintf("%s or %s exists", env.ClusterName(config.Blue), env.ClusterName(config.Green)), Actual: "neither exists",
+			Severity: findings.Fail, Fix: fmt.Sprintf("eksctl create cluster -f %s  # or fix cluster.nameTemplate of the environment in eksbg.yaml", file)})
+	case !li.exists:
+		fix := fmt.Sprintf("if %s serves the environment, record it in the state backend (eksbg upgrade does); otherwise recreate %s from %s",
+			li.other, li.cluster, file)
+		if li.from == liveFromConfig {
+			fix = fmt.Sprintf("if %s serves the environment, record it in the state backend (eksbg upgrade does) or name it in %s; otherwise recreate %s from %s",
+				li.other, file, li.cluster, file)
+		}
+		li.findings = append(li.findings, findings.Finding{Check: string(KindCluster), Resource: "cluster/" + li.cluster,
 			Expected: fmt.Sprintf("exists: %s is the live color (%s)", li.color, liveSource(li.from)), Actual: "does not exist",
-			Severity: Drift, Fix: fmt.Sprintf("if %s serves the environment, record it in the state backend (eksbg upgrade does); otherwise recreate %s from %s",
-				li.other, li.cluster, g.c.relDir(env.Cluster.EksctlConfig))})
+			Severity: findings.Fail, Fix: fix})
 	}
 	return li, nil
 }
 
+// liveSource says where the live color comes from, for findings.
 func liveSource(from string) string {
-	if from == "state" {
+	if from == liveFromState {
 		return "the state backend's record"
 	}
-	return "the cluster that exists"
+	return "the cluster the eksctl config names"
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/eksbg/eksbg/internal/findings"
 	"github.com/eksbg/eksbg/internal/output"
 )
 
@@ -19,7 +20,7 @@ var Formats = []output.Format{output.Table, output.JSON, output.YAML, output.Mar
 
 // Write renders the report. failOn decides, in the JUnit form, which
 // findings fail a test case (the others are in its output).
-func Write(w io.Writer, f output.Format, r *Report, failOn Severity) error {
+func Write(w io.Writer, f output.Format, r *Report, failOn findings.Severity) error {
 	switch f {
 	case output.Table:
 		return writeTable(w, r)
@@ -42,12 +43,12 @@ func (r *Report) Rows() [][]string {
 	var rows [][]string
 	for _, e := range r.Environments {
 		for _, f := range e.Findings {
-			rows = append(rows, []string{e.Environment, string(f.Severity), string(f.Kind), f.Resource, dash(f.Field), f.Expected, f.Actual, f.Fix})
+			rows = append(rows, []string{e.Environment, SeverityName(f.Severity), f.Check, f.Resource, dash(f.Field), f.Expected, f.Actual, f.Fix})
 		}
 	}
 	for _, e := range r.Environments {
 		for _, s := range e.Suppressed {
-			rows = append(rows, []string{e.Environment, "ignored", string(s.Kind), s.Resource, dash(s.Field), s.Expected, s.Actual,
+			rows = append(rows, []string{e.Environment, "ignored", s.Check, s.Resource, dash(s.Field), s.Expected, s.Actual,
 				fmt.Sprintf("ignored until %s by %s: %s", s.Expires, s.Rule, s.Reason)})
 		}
 	}
@@ -141,14 +142,14 @@ func writeTable(w io.Writer, r *Report) error {
 func writeMarkdown(w io.Writer, r *Report) error {
 	ew := &errWriter{w: w}
 	ew.printf("## eksbg drift\n\n%s\n\n", r.Headline())
-	var findings, ignored [][]string
+	var found, ignored [][]string
 	for _, row := range r.Rows() {
 		switch row[1] {
 		case "error":
 		case "ignored":
 			ignored = append(ignored, row)
 		default:
-			findings = append(findings, row)
+			found = append(found, row)
 		}
 	}
 	table := func(rows [][]string) {
@@ -158,8 +159,8 @@ func writeMarkdown(w io.Writer, r *Report) error {
 		ew.err = output.Write(w, output.Markdown, rowsOf{header: r.Header(), rows: rows})
 		ew.printf("\n")
 	}
-	if len(findings) > 0 {
-		table(findings)
+	if len(found) > 0 {
+		table(found)
 	}
 	if len(ignored) > 0 {
 		ew.printf("### Ignored\n\n")
@@ -260,7 +261,7 @@ type junitMessage struct {
 	Text    string `xml:",chardata"`
 }
 
-func writeJUnit(w io.Writer, r *Report, failOn Severity) error {
+func writeJUnit(w io.Writer, r *Report, failOn findings.Severity) error {
 	doc := junitSuites{Name: "eksbg drift", Time: r.CheckedAt.UTC().Format(time.RFC3339)}
 	for _, e := range r.Environments {
 		s := junitSuite{Name: e.Environment}
@@ -273,18 +274,18 @@ func writeJUnit(w io.Writer, r *Report, failOn Severity) error {
 			c := junitCase{Name: string(k), ClassName: "drift." + e.Environment}
 			var failing, other []string
 			for _, f := range e.Findings {
-				if f.Kind != k {
+				if kindOf(f) != k {
 					continue
 				}
 				line := findingLine(f)
-				if f.Severity.AtLeast(failOn) {
+				if f.Severity >= failOn {
 					failing = append(failing, line)
 				} else {
 					other = append(other, line)
 				}
 			}
 			for _, sp := range e.Suppressed {
-				if sp.Kind == k {
+				if kindOf(sp.Finding) == k {
 					other = append(other, fmt.Sprintf("ignored until %s (%s: %s): %s", sp.Expires, sp.Rule, sp.Reason, findingLine(sp.Finding)))
 				}
 			}
@@ -335,10 +336,10 @@ func writeJUnit(w io.Writer, r *Report, failOn Severity) error {
 }
 
 // findingLine is a finding on one line, without its environment.
-func findingLine(f Finding) string {
+func findingLine(f findings.Finding) string {
 	where := f.Resource
 	if f.Field != "" {
 		where += " " + f.Field
 	}
-	return fmt.Sprintf("%s: %s: expected %s, actual %s; fix: %s", f.Severity, where, f.Expected, f.Actual, f.Fix)
+	return fmt.Sprintf("%s: %s: expected %s, actual %s; fix: %s", SeverityName(f.Severity), where, f.Expected, f.Actual, f.Fix)
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eksbg/eksbg/internal/findings"
 	"github.com/eksbg/eksbg/internal/output"
 	"github.com/eksbg/eksbg/internal/yamlstrict"
 )
@@ -51,23 +52,23 @@ func sampleReport(t *testing.T) *Report {
 		{Environment: "staging", LiveColor: "green", LiveCluster: "staging-green", LiveFrom: "state",
 			Errors:  []CheckError{{Kind: KindArgoCD, Error: "reaching the Argo CD management cluster: connection refused"}},
 			Skipped: []Skipped{{Kind: KindCapacity, Reason: "both staging-blue and staging-green exist: the next color is already built"}}},
-		{Environment: "prod", LiveColor: "blue", LiveCluster: "prod-blue", LiveFrom: "clusters", Findings: []Finding{
-			{Kind: KindJournal, Resource: "journal/prod", Field: "endedAt", Expected: "no upgrade open for more than 24h",
-				Actual: "upgrade u1 from prod-blue (1.32) to prod-green (1.33) open since 2026-02-28T10:00:00Z (2d17h)", Severity: Warning,
+		{Environment: "prod", LiveColor: "blue", LiveCluster: "prod-blue", LiveFrom: "clusters", Findings: []findings.Finding{
+			{Check: string(KindJournal), Resource: "journal/prod", Field: "endedAt", Expected: "no upgrade open for more than 24h",
+				Actual: "upgrade u1 from prod-blue (1.32) to prod-green (1.33) open since 2026-02-28T10:00:00Z (2d17h)", Severity: findings.Warn,
 				Fix: "eksbg upgrade --env prod --to 1.33  # resumes it from the journal; or end it: eksbg rollback --env prod"},
-			{Kind: KindTraffic, Resource: rule, Field: "weights", Expected: "blue 100, green 0 (blue is live: the cluster that exists)",
-				Actual: "blue 50, green 50", Severity: Drift, Fix: "eksbg rollback --env prod  # upgrade u1 is open"},
-			{Kind: KindCluster, Resource: "nodegroup/prod-blue/general", Field: "maxSize", Expected: "9", Actual: "12", Severity: Drift,
+			{Check: string(KindTraffic), Resource: rule, Field: "weights", Expected: "blue 100, green 0 (blue is live: the cluster that exists)",
+				Actual: "blue 50, green 50", Severity: findings.Fail, Fix: "eksbg rollback --env prod  # upgrade u1 is open"},
+			{Check: string(KindCluster), Resource: "nodegroup/prod-blue/general", Field: "maxSize", Expected: "9", Actual: "12", Severity: findings.Fail,
 				Fix: "eksctl scale nodegroup --cluster prod-blue --name general --nodes-min 3 --nodes-max 9"},
-			{Kind: KindCluster, Resource: "nodegroup/prod-blue/general", Field: "labels.team", Expected: "(absent)", Actual: "payments", Severity: Drift,
+			{Check: string(KindCluster), Resource: "nodegroup/prod-blue/general", Field: "labels.team", Expected: "(absent)", Actual: "payments", Severity: findings.Fail,
 				Fix: "eksctl unset labels --cluster prod-blue --nodegroup general --labels team  # or add the label to clusters/prod.yaml"},
-			{Kind: KindTerraform, Resource: "module.net.aws_subnet.nodes[\"a\"]", Expected: "no change: the workspace's state matches its configuration",
-				Actual: "plan would update (changed outside Terraform)", Severity: Drift,
+			{Check: string(KindTerraform), Resource: "module.net.aws_subnet.nodes[\"a\"]", Expected: "no change: the workspace's state matches its configuration",
+				Actual: "plan would update (changed outside Terraform)", Severity: findings.Fail,
 				Fix: "terraform -chdir=network workspace select prod && terraform -chdir=network apply  # review the plan before approving it"},
-			{Kind: KindArgoCD, Resource: "secret/argocd/cluster-prod-green", Expected: "no cluster secret: cluster prod-green does not exist",
-				Actual: "registers prod-green (https://ABC.gr7.eu-west-1.eks.amazonaws.com)", Severity: Drift,
+			{Check: string(KindArgoCD), Resource: "secret/argocd/cluster-prod-green", Expected: "no cluster secret: cluster prod-green does not exist",
+				Actual: "registers prod-green (https://ABC.gr7.eu-west-1.eks.amazonaws.com)", Severity: findings.Fail,
 				Fix: "kubectl -n argocd delete secret cluster-prod-green  # on the Argo CD management cluster mgmt"},
-			{Kind: KindCapacity, Resource: "quota/ec2/L-1216C47A", Field: "limit", Expected: "at least 80 (64 used + 16 for green)", Actual: "64", Severity: Warning,
+			{Check: string(KindCapacity), Resource: "quota/ec2/L-1216C47A", Field: "limit", Expected: "at least 80 (64 used + 16 for green)", Actual: "64", Severity: findings.Warn,
 				Fix: "request an increase of L-1216C47A to 96"},
 		}},
 	}}
@@ -88,13 +89,13 @@ func TestReportGolden(t *testing.T) {
 	for _, tc := range []struct {
 		file   string
 		format output.Format
-		failOn Severity
+		failOn findings.Severity
 	}{
-		{"report.txt", output.Table, Drift},
-		{"report.md", output.Markdown, Drift},
-		{"report.json", output.JSON, Drift},
-		{"report.junit.xml", JUnit, Drift},
-		{"report.fail-on-warning.junit.xml", JUnit, Warning},
+		{"report.txt", output.Table, findings.Fail},
+		{"report.md", output.Markdown, findings.Fail},
+		{"report.json", output.JSON, findings.Fail},
+		{"report.junit.xml", JUnit, findings.Fail},
+		{"report.fail-on-warning.junit.xml", JUnit, findings.Warn},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			var b bytes.Buffer
@@ -133,7 +134,7 @@ func TestReportCounts(t *testing.T) {
 	if want := (Summary{Environments: 2, Drift: 4, Warning: 2, Suppressed: 1, Errors: 1}); r.Summary != want {
 		t.Errorf("summary %+v, want %+v", r.Summary, want)
 	}
-	if !r.Failed() || !r.FailsOn(Drift) || !r.FailsOn(Warning) {
+	if !r.Failed() || !r.FailsOn(findings.Fail) || !r.FailsOn(findings.Warn) {
 		t.Error("the sample fails on errors, drift and warnings")
 	}
 	if r.Environments[0].Environment != "prod" || r.Environments[1].Environment != "staging" {
@@ -141,7 +142,7 @@ func TestReportCounts(t *testing.T) {
 	}
 	var kinds []Kind
 	for _, f := range r.Environments[0].Findings {
-		kinds = append(kinds, f.Kind)
+		kinds = append(kinds, Kind(f.Check))
 	}
 	if want := []Kind{KindTerraform, KindCluster, KindTraffic, KindArgoCD, KindCapacity, KindJournal}; !slices.Equal(kinds, want) {
 		t.Errorf("findings in kind order: %v, want %v", kinds, want)
@@ -160,20 +161,48 @@ func TestReportCounts(t *testing.T) {
 
 	clean := &Report{Environments: []EnvResult{{Environment: "a"}, {Environment: "b"}}}
 	clean.finish()
-	if clean.Failed() || clean.FailsOn(Warning) || clean.Headline() != "No drift in 2 environments." {
+	if clean.Failed() || clean.FailsOn(findings.Warn) || clean.Headline() != "No drift in 2 environments." {
 		t.Errorf("clean report: %+v %q", clean.Summary, clean.Headline())
 	}
-	warnOnly := &Report{Environments: []EnvResult{{Environment: "a", Findings: []Finding{{Kind: KindJournal, Severity: Warning}}}}}
+	warnOnly := &Report{Environments: []EnvResult{{Environment: "a", Findings: []findings.Finding{{Check: string(KindJournal), Severity: findings.Warn}}}}}
 	warnOnly.finish()
-	if warnOnly.FailsOn(Drift) || !warnOnly.FailsOn(Warning) || warnOnly.Headline() != "0 drift, 1 warning in 1 environment." {
+	if warnOnly.FailsOn(findings.Fail) || !warnOnly.FailsOn(findings.Warn) || warnOnly.Headline() != "0 drift, 1 warning in 1 environment." {
 		t.Errorf("warning only: %q", warnOnly.Headline())
+	}
+}
+
+// TestErrorSummary checks that each check's error is whole in the
+// summary: one line when it is one line, else under its environment and
+// check with its lines indented, in their order.
+func TestErrorSummary(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		envs []EnvResult
+		want string
+	}{
+		{"none", []EnvResult{{Environment: "a"}}, ""},
+		{"one line each", []EnvResult{
+			{Environment: "a", Errors: []CheckError{{Kind: KindTerraform, Error: "terraform not found"}, {Kind: KindArgoCD, Error: "connection refused\n"}}},
+			{Environment: "b", Errors: []CheckError{{Kind: KindCluster, Error: "AccessDenied"}}},
+		}, "environment a: terraform check: terraform not found\nenvironment a: argocd check: connection refused\nenvironment b: cluster check: AccessDenied"},
+		{"several lines", []EnvResult{
+			{Environment: "a", Errors: []CheckError{{Kind: KindTerraform, Error: "terraform init: exit status 1\n\nError: Unsupported backend type\n  \n  on main.tf line 2:\n"},
+				{Kind: KindJournal, Error: "reading the journal: denied"}}},
+		}, "environment a: terraform check:\n  terraform init: exit status 1\n\n  Error: Unsupported backend type\n\n    on main.tf line 2:\nenvironment a: journal check: reading the journal: denied"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &Report{Environments: tc.envs}
+			if got := r.ErrorSummary(); got != tc.want {
+				t.Errorf("got\n%s\nwant\n%s", got, tc.want)
+			}
+		})
 	}
 }
 
 // TestReportJSONShape pins the JSON field names docs/drift.md documents.
 func TestReportJSONShape(t *testing.T) {
 	var b bytes.Buffer
-	if err := Write(&b, output.JSON, sampleReport(t), Drift); err != nil {
+	if err := Write(&b, output.JSON, sampleReport(t), findings.Fail); err != nil {
 		t.Fatal(err)
 	}
 	var doc map[string]any
@@ -209,9 +238,9 @@ func TestReportJSONShape(t *testing.T) {
 // one case per check, failures only for findings at --fail-on.
 func TestJUnitShape(t *testing.T) {
 	for _, tc := range []struct {
-		failOn   Severity
+		failOn   findings.Severity
 		failures int
-	}{{Drift, 4}, {Warning, 6}} {
+	}{{findings.Fail, 4}, {findings.Warn, 6}} {
 		var b bytes.Buffer
 		if err := Write(&b, JUnit, sampleReport(t), tc.failOn); err != nil {
 			t.Fatal(err)
@@ -231,7 +260,7 @@ func TestJUnitShape(t *testing.T) {
 			t.Errorf("suppressed findings are in the case's output: %q", prod.Cases[1].SystemOut)
 		}
 		journal := prod.Cases[5]
-		if (journal.Failure != nil) != (tc.failOn == Warning) || !strings.Contains(journal.SystemOut+textOf(journal.Failure), "upgrade u1") {
+		if (journal.Failure != nil) != (tc.failOn == findings.Warn) || !strings.Contains(journal.SystemOut+textOf(journal.Failure), "upgrade u1") {
 			t.Errorf("--fail-on %s: journal case %+v", tc.failOn, journal)
 		}
 	}
@@ -290,17 +319,17 @@ func TestIgnoreMatching(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ng := Finding{Environment: "prod", Kind: KindCluster, Resource: "nodegroup/prod-blue/general", Field: "labels.team"}
+	ng := findings.Finding{Environment: "prod", Check: string(KindCluster), Resource: "nodegroup/prod-blue/general", Field: "labels.team"}
 	for _, tc := range []struct {
-		f    Finding
+		f    findings.Finding
 		rule int // index of the matching rule, -1 for none
 	}{
 		{ng, 0},
-		{Finding{Environment: "prod", Kind: KindCluster, Resource: "nodegroup/prod-blue/general", Field: "maxSize"}, -1},
-		{Finding{Environment: "staging", Kind: KindCluster, Resource: "nodegroup/prod-blue/general", Field: "labels.team"}, -1},
-		{Finding{Environment: "prod", Kind: KindTraffic, Resource: "nodegroup/prod-blue/general", Field: "labels.team"}, -1},
-		{Finding{Environment: "any", Kind: KindCapacity, Resource: "quota/ec2/L-1216C47A", Field: "limit"}, 1},
-		{Finding{Environment: "staging", Kind: KindTerraform, Resource: "terraform_data.subnets"}, 2},
+		{findings.Finding{Environment: "prod", Check: string(KindCluster), Resource: "nodegroup/prod-blue/general", Field: "maxSize"}, -1},
+		{findings.Finding{Environment: "staging", Check: string(KindCluster), Resource: "nodegroup/prod-blue/general", Field: "labels.team"}, -1},
+		{findings.Finding{Environment: "prod", Check: string(KindTraffic), Resource: "nodegroup/prod-blue/general", Field: "labels.team"}, -1},
+		{findings.Finding{Environment: "any", Check: string(KindCapacity), Resource: "quota/ec2/L-1216C47A", Field: "limit"}, 1},
+		{findings.Finding{Environment: "staging", Check: string(KindTerraform), Resource: "terraform_data.subnets"}, 2},
 	} {
 		got := -1
 		for i, r := range f.Rules {

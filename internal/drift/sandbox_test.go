@@ -21,6 +21,7 @@ import (
 	"github.com/eksbg/eksbg/internal/config"
 	"github.com/eksbg/eksbg/internal/drift"
 	"github.com/eksbg/eksbg/internal/drift/drifttest"
+	"github.com/eksbg/eksbg/internal/findings"
 	"github.com/eksbg/eksbg/internal/gitops"
 	"github.com/eksbg/eksbg/terraform"
 	"github.com/eksbg/eksbg/upgrade/journal"
@@ -66,14 +67,14 @@ func dump(r *drift.Report) string {
 
 // find returns the findings of env whose kind, resource and field match
 // (resource by suffix, "" matching any field).
-func find(r *drift.Report, env string, kind drift.Kind, resource, field string) []drift.Finding {
-	var out []drift.Finding
+func find(r *drift.Report, env string, kind drift.Kind, resource, field string) []findings.Finding {
+	var out []findings.Finding
 	for _, e := range r.Environments {
 		if e.Environment != env {
 			continue
 		}
 		for _, f := range e.Findings {
-			if f.Kind == kind && strings.HasSuffix(f.Resource, resource) && (field == "" || f.Field == field) {
+			if f.Check == string(kind) && strings.HasSuffix(f.Resource, resource) && (field == "" || f.Field == field) {
 				out = append(out, f)
 			}
 		}
@@ -95,7 +96,7 @@ func TestSandboxDrift(t *testing.T) {
 		if r.Summary.Drift+r.Summary.Warning+r.Summary.Errors != 0 || len(r.Environments) != 2 {
 			t.Fatalf("the clean sandbox has drift:\n%s", dump(r))
 		}
-		for i, want := range []struct{ env, color, cluster, from string }{{"demo", "blue", "demo-blue", "clusters"}, {"shop", "blue", "shop-blue", "clusters"}} {
+		for i, want := range []struct{ env, color, cluster, from string }{{"demo", "blue", "demo-blue", "config"}, {"shop", "blue", "shop-blue", "config"}} {
 			e := r.Environments[i]
 			if e.Environment != want.env || e.LiveColor != want.color || e.LiveCluster != want.cluster || e.LiveFrom != want.from {
 				t.Errorf("environment %d: %+v, want %+v", i, e, want)
@@ -131,11 +132,11 @@ func TestSandboxDrift(t *testing.T) {
 		nodegroup(t, "--scaling-config minSize=3,maxSize=12,desiredSize=6 --labels 'addOrUpdateLabels={team=payments}'")
 		defer nodegroup(t, "--scaling-config minSize=3,maxSize=9,desiredSize=6 --labels 'removeLabels=team'")
 		r := c.check(t, demo)
-		want := []drift.Finding{
-			{Environment: "demo", Kind: drift.KindCluster, Resource: "nodegroup/demo-blue/general", Field: "labels.team", Expected: "(absent)", Actual: "payments",
-				Severity: drift.Drift, Fix: "eksctl unset labels --cluster demo-blue --nodegroup general --labels team  # or add the label to clusters/demo.yaml"},
-			{Environment: "demo", Kind: drift.KindCluster, Resource: "nodegroup/demo-blue/general", Field: "maxSize", Expected: "9", Actual: "12",
-				Severity: drift.Drift, Fix: "eksctl scale nodegroup --cluster demo-blue --name general --nodes-min 3 --nodes-max 9"},
+		want := []findings.Finding{
+			{Environment: "demo", Check: string(drift.KindCluster), Resource: "nodegroup/demo-blue/general", Field: "labels.team", Expected: "(absent)", Actual: "payments",
+				Severity: findings.Fail, Fix: "eksctl unset labels --cluster demo-blue --nodegroup general --labels team  # or add the label to clusters/demo.yaml"},
+			{Environment: "demo", Check: string(drift.KindCluster), Resource: "nodegroup/demo-blue/general", Field: "maxSize", Expected: "9", Actual: "12",
+				Severity: findings.Fail, Fix: "eksctl scale nodegroup --cluster demo-blue --name general --nodes-min 3 --nodes-max 9"},
 		}
 		if got := r.Environments[0].Findings; !slices.Equal(got, want) || r.Summary.Errors != 0 {
 			t.Fatalf("findings:\n%s", dump(r))
@@ -158,8 +159,8 @@ func TestSandboxDrift(t *testing.T) {
 		}
 		// --strict compares the desired size too.
 		r = c.check(t, drift.Options{Environments: []string{"demo"}, Strict: true})
-		want := drift.Finding{Environment: "demo", Kind: drift.KindCluster, Resource: "nodegroup/demo-blue/general", Field: "desiredCapacity",
-			Expected: "6", Actual: "9", Severity: drift.Drift, Fix: "eksctl scale nodegroup --cluster demo-blue --name general --nodes-min 3 --nodes-max 9 --nodes 6"}
+		want := findings.Finding{Environment: "demo", Check: string(drift.KindCluster), Resource: "nodegroup/demo-blue/general", Field: "desiredCapacity",
+			Expected: "6", Actual: "9", Severity: findings.Fail, Fix: "eksctl scale nodegroup --cluster demo-blue --name general --nodes-min 3 --nodes-max 9 --nodes 6"}
 		if fs := find(r, "demo", drift.KindCluster, "", ""); len(fs) != 1 || fs[0] != want || !r.Strict {
 			t.Fatalf("--strict:\n%s", dump(r))
 		}
@@ -172,7 +173,7 @@ func TestSandboxDrift(t *testing.T) {
 			rule.ARN, rule.TargetGroups.Blue, rule.TargetGroups.Green))
 		r := c.check(t, demo)
 		fs := find(r, "demo", drift.KindTraffic, rule.ARN, "weights")
-		if len(fs) != 1 || r.Summary.Drift != 1 || fs[0].Expected != "blue 100, green 0 (blue is live: the cluster that exists)" ||
+		if len(fs) != 1 || r.Summary.Drift != 1 || fs[0].Expected != "blue 100, green 0 (blue is live: the cluster the eksctl config names)" ||
 			fs[0].Actual != "blue 50, green 50 (green's cluster demo-green does not exist)" {
 			t.Fatalf("findings:\n%s", dump(r))
 		}
@@ -271,8 +272,8 @@ func TestSandboxDrift(t *testing.T) {
 			}
 		}()
 		r := c.check(t, drift.Options{Environments: []string{"shop"}})
-		want := []drift.Finding{{Environment: "shop", Kind: drift.KindArgoCD, Resource: "application/argocd/web-shop-green",
-			Expected: "exists on shop-green, as web-shop-blue does on shop-blue", Actual: "missing", Severity: drift.Drift,
+		want := []findings.Finding{{Environment: "shop", Check: string(drift.KindArgoCD), Resource: "application/argocd/web-shop-green",
+			Expected: "exists on shop-green, as web-shop-blue does on shop-blue", Actual: "missing", Severity: findings.Fail,
 			Fix: "register shop-green with Argo CD with the labels of shop-blue's cluster secret; or, if no upgrade needs shop-green, delete it"}}
 		if got := r.Environments[0].Findings; !slices.Equal(got, want) || r.Summary.Errors != 0 {
 			t.Fatalf("findings:\n%s", dump(r))
@@ -297,7 +298,7 @@ func TestSandboxDrift(t *testing.T) {
 			{"addon/demo-blue/aws-ebs-csi-driver", "", "absent: clusters/demo.yaml lists no such add-on", "installed"},
 		} {
 			fs := find(r, "demo", drift.KindCluster, w.res, w.field)
-			if len(fs) != 1 || fs[0].Expected != w.expected || fs[0].Actual != w.actual || fs[0].Severity != drift.Drift {
+			if len(fs) != 1 || fs[0].Expected != w.expected || fs[0].Actual != w.actual || fs[0].Severity != findings.Fail {
 				t.Errorf("%s %s: %+v", w.res, w.field, fs)
 			}
 		}
@@ -312,6 +313,7 @@ func TestSandboxDrift(t *testing.T) {
 		p := sb.Project(t)
 		broken := p.Environments[0]
 		broken.Name = "broken"
+		broken.Cluster.EksctlConfig = sb.CopyEksctlConfig(t, "demo", "broken-blue")
 		broken.Network.Terraform.Dir = t.TempDir()
 		if err := os.WriteFile(filepath.Join(broken.Network.Terraform.Dir, "main.tf"), []byte("terraform {\n  backend \"nowhere\" {}\n}\n"), 0o644); err != nil {
 			t.Fatal(err)
@@ -328,7 +330,7 @@ func TestSandboxDrift(t *testing.T) {
 			t.Fatalf("report:\n%s", dump(r))
 		}
 		b := r.Environments[0]
-		if b.Errors[0].Kind != drift.KindTerraform || !strings.Contains(b.Errors[0].Error, "nowhere") || !strings.Contains(r.ErrorSummary(), "environment broken: terraform check: ") {
+		if b.Errors[0].Kind != drift.KindTerraform || !strings.Contains(b.Errors[0].Error, "nowhere") || !strings.Contains(r.ErrorSummary(), "environment broken: terraform check:") {
 			t.Errorf("broken's errors: %+v", b.Errors)
 		}
 		// Its clusters do not exist: that is a finding, and the checks
@@ -355,7 +357,7 @@ func TestSandboxDrift(t *testing.T) {
 		}
 		r := c.check(t, demo)
 		jf, lf := find(r, "demo", drift.KindJournal, "journal/demo", "endedAt"), find(r, "demo", drift.KindJournal, "lock/demo", "created")
-		if len(jf) != 1 || jf[0].Severity != drift.Warning || !strings.HasPrefix(jf[0].Actual, "upgrade up-1 from demo-blue (1.32) to demo-green (1.33) open since ") ||
+		if len(jf) != 1 || jf[0].Severity != findings.Warn || !strings.HasPrefix(jf[0].Actual, "upgrade up-1 from demo-blue (1.32) to demo-green (1.33) open since ") ||
 			jf[0].Fix != "eksbg upgrade --env demo --to 1.33  # resumes it from the journal; or end it: eksbg rollback --env demo" ||
 			len(lf) != 1 || lf[0].Fix != "eksbg force-unlock --env demo "+lock.ID+"  # only if that run is gone" ||
 			r.Summary.Warning != 2 || r.Summary.Drift != 0 {
@@ -375,7 +377,7 @@ func TestSandboxDrift(t *testing.T) {
 			rule.ARN, rule.TargetGroups.Blue, rule.TargetGroups.Green))
 		r = c.check(t, demo)
 		wf := find(r, "demo", drift.KindTraffic, rule.ARN, "weights")
-		if len(wf) != 1 || wf[0].Severity != drift.Warning || r.Summary.Drift != 0 || !strings.HasPrefix(wf[0].Fix, "eksbg rollback --env demo  # upgrade up-1 is open") {
+		if len(wf) != 1 || wf[0].Severity != findings.Warn || r.Summary.Drift != 0 || !strings.HasPrefix(wf[0].Fix, "eksbg rollback --env demo  # upgrade up-1 is open") {
 			t.Fatalf("findings during an upgrade:\n%s", dump(r))
 		}
 		// Ended: nothing left.
@@ -388,6 +390,50 @@ func TestSandboxDrift(t *testing.T) {
 		sb.Shell(t, find(r, "demo", drift.KindTraffic, rule.ARN, "weights")[0].Fix)
 		if r := c.check(t, demo); r.Summary.Drift+r.Summary.Warning != 0 {
 			t.Fatalf("after the upgrade ended:\n%s", dump(r))
+		}
+	})
+
+	t.Run("live color from the eksctl config", func(t *testing.T) {
+		// No record in the state backend: the live color is the one of the
+		// cluster the eksctl config names, as for plan and upgrade, even
+		// when only the other color's cluster exists.
+		sb.Edit(t, "clusters/demo.yaml", "\n  name: demo-blue\n", "\n  name: demo-green\n")
+		r := c.check(t, demo)
+		e := r.Environments[0]
+		if e.LiveColor != "green" || e.LiveCluster != "demo-green" || e.LiveFrom != "config" {
+			t.Fatalf("live: %+v", e)
+		}
+		rule := sb.Project(t).Environments[0].Traffic.ListenerRules[0]
+		for _, w := range []struct {
+			kind                        drift.Kind
+			res, field, expected, value string
+		}{
+			{drift.KindCluster, "cluster/demo-green", "", "exists: green is the live color (the cluster the eksctl config names)", "does not exist"},
+			{drift.KindTraffic, rule.ARN, "weights", "blue 0, green 100 (green is live: the cluster the eksctl config names)", "blue 100, green 0"},
+			{drift.KindTraffic, rule.TargetGroups.Green, "targets", "healthy targets: green is the live color", "no targets registered"},
+		} {
+			if fs := find(r, "demo", w.kind, w.res, w.field); len(fs) != 1 || fs[0].Expected != w.expected || fs[0].Actual != w.value || fs[0].Severity != findings.Fail {
+				t.Errorf("%s %s %s: %+v", w.kind, w.res, w.field, fs)
+			}
+		}
+		if r.Summary.Drift != 3 {
+			t.Errorf("findings:\n%s", dump(r))
+		}
+
+		// A config that names neither color's cluster: the live color is
+		// unknown, and every check that needs it says why.
+		sb.Edit(t, "clusters/demo.yaml", "\n  name: demo-green\n", "\n  name: elsewhere\n")
+		r = c.check(t, demo)
+		e = r.Environments[0]
+		var kinds []drift.Kind
+		for _, ce := range e.Errors {
+			if !strings.Contains(ce.Error, "the live color is unknown") || !strings.Contains(ce.Error, `names cluster "elsewhere"`) {
+				t.Errorf("%s check: %s", ce.Kind, ce.Error)
+			}
+			kinds = append(kinds, ce.Kind)
+		}
+		if want := []drift.Kind{drift.KindCluster, drift.KindTraffic, drift.KindArgoCD, drift.KindCapacity}; !slices.Equal(kinds, want) || e.LiveColor != "" || e.LiveFrom != "" {
+			t.Errorf("errors of %v, want %v; live %q from %q", kinds, want, e.LiveColor, e.LiveFrom)
 		}
 	})
 
@@ -414,7 +460,7 @@ func TestSandboxDrift(t *testing.T) {
 			{drift.KindTraffic, rule.ARN, "weights", "blue 100, green 0"},
 			{drift.KindTraffic, rule.TargetGroups.Green, "targets", "no targets registered"},
 		} {
-			if fs := find(r, "demo", w.kind, w.res, w.field); len(fs) != 1 || fs[0].Actual != w.value || fs[0].Severity != drift.Drift {
+			if fs := find(r, "demo", w.kind, w.res, w.field); len(fs) != 1 || fs[0].Actual != w.value || fs[0].Severity != findings.Fail {
 				t.Errorf("%s %s %s: %+v", w.kind, w.res, w.field, fs)
 			}
 		}

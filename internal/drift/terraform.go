@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/eksbg/eksbg/internal/findings"
 	"github.com/eksbg/eksbg/terraform"
 )
 
@@ -39,25 +40,25 @@ func (c *checker) terraformFix(w *terraform.Workspace) string {
 // terraformFindings turns a plan into findings: one per changed resource
 // and output. A resource the plan's refresh found changed outside
 // Terraform says so.
-func terraformFindings(p *terraform.Plan, fix string) []Finding {
+func terraformFindings(p *terraform.Plan, fix string) []findings.Finding {
 	outside := map[string]bool{}
 	for _, d := range p.Drift {
 		outside[d.Address] = true
 	}
-	var out []Finding
+	var out []findings.Finding
 	for _, ch := range slices.Concat(p.Changes, p.OutputChanges) {
 		actual := "plan would " + planAction(ch)
 		if outside[ch.Address] {
 			actual += " (changed outside Terraform)"
 		}
-		out = append(out, Finding{Kind: KindTerraform, Resource: ch.Address, Field: "",
-			Expected: "no change: the workspace's state matches its configuration", Actual: actual, Severity: Drift, Fix: fix})
+		out = append(out, findings.Finding{Check: string(KindTerraform), Resource: ch.Address, Field: "",
+			Expected: "no change: the workspace's state matches its configuration", Actual: actual, Severity: findings.Fail, Fix: fix})
 	}
 	if len(out) == 0 && p.Changed {
 		// terraform said "changes" but listed none eksbg reads (a change
 		// of a kind newer than this code): still drift, never silent.
-		out = append(out, Finding{Kind: KindTerraform, Resource: "(plan)", Expected: "no change",
-			Actual: "terraform plan -detailed-exitcode exited 2", Severity: Drift, Fix: fix})
+		out = append(out, findings.Finding{Check: string(KindTerraform), Resource: "(plan)", Expected: "no change",
+			Actual: "terraform plan -detailed-exitcode exited 2", Severity: findings.Fail, Fix: fix})
 	}
 	return out
 }

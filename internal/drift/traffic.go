@@ -10,6 +10,7 @@ import (
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 
 	"github.com/eksbg/eksbg/internal/config"
+	"github.com/eksbg/eksbg/internal/findings"
 	"github.com/eksbg/eksbg/upgrade/traffic"
 )
 
@@ -37,8 +38,8 @@ func (c *checker) checkTraffic(ctx context.Context, run *envRun, g *awsGroup, li
 			run.fail(KindTraffic, e)
 			continue
 		}
-		run.add(Finding{Kind: KindTraffic, Resource: re.RuleARN, Field: "forward",
-			Expected: "one forward action to the blue and the green target group of eksbg.yaml", Actual: re.Reason, Severity: Drift,
+		run.add(findings.Finding{Check: string(KindTraffic), Resource: re.RuleARN, Field: "forward",
+			Expected: "one forward action to the blue and the green target group of eksbg.yaml", Actual: re.Reason, Severity: findings.Fail,
 			Fix: "make the rule forward to both target groups (the idle one with weight 0), or fix traffic.listenerRules in eksbg.yaml"})
 	}
 	upgrading := c.upgradeInProgress(st)
@@ -72,7 +73,7 @@ func (c *checker) upgradeInProgress(st *stateInfo) bool {
 
 // weightFinding judges one rule's weights: the live color must have all of
 // the traffic, the other color and any other target group none.
-func (c *checker) weightFinding(env *config.Environment, live *liveInfo, w traffic.RuleWeights, upgrading bool, st *stateInfo) (Finding, bool) {
+func (c *checker) weightFinding(env *config.Environment, live *liveInfo, w traffic.RuleWeights, upgrading bool, st *stateInfo) (findings.Finding, bool) {
 	liveW, otherW := w.Blue, w.Green
 	if live.color == config.Green {
 		liveW, otherW = w.Green, w.Blue
@@ -84,7 +85,7 @@ func (c *checker) weightFinding(env *config.Environment, live *liveInfo, w traff
 		}
 	}
 	if liveW > 0 && otherW == 0 && len(others) == 0 {
-		return Finding{}, false
+		return findings.Finding{}, false
 	}
 	expected := "blue 100, green 0"
 	if live.color == config.Green {
@@ -98,7 +99,7 @@ func (c *checker) weightFinding(env *config.Environment, live *liveInfo, w traff
 	if len(others) > 0 {
 		actual += "; other target groups: " + strings.Join(others, ", ")
 	}
-	f := Finding{Kind: KindTraffic, Resource: w.RuleARN, Field: "weights", Expected: expected, Actual: actual, Severity: Drift}
+	f := findings.Finding{Check: string(KindTraffic), Resource: w.RuleARN, Field: "weights", Expected: expected, Actual: actual, Severity: findings.Fail}
 	var rule config.ListenerRule
 	for _, r := range env.Traffic.ListenerRules {
 		if r.ARN == w.RuleARN {
@@ -113,7 +114,7 @@ func (c *checker) weightFinding(env *config.Environment, live *liveInfo, w traff
 	if upgrading {
 		// An upgrade younger than a day moves traffic step by step: its
 		// weights are its own, not drift. A stale one is drift.
-		f.Severity = Warning
+		f.Severity = findings.Warn
 		f.Expected += "; an upgrade is in progress"
 	}
 	return f, true
@@ -137,22 +138,22 @@ func modifyRuleCommand(r config.ListenerRule, liveColor string, w traffic.RuleWe
 
 // targetFinding reports a live target that is not healthy, or a live
 // target group with no target.
-func targetFinding(live *liveInfo, u traffic.UnhealthyTarget) Finding {
+func targetFinding(live *liveInfo, u traffic.UnhealthyTarget) findings.Finding {
 	if u.TargetID == "" {
-		return Finding{Kind: KindTraffic, Resource: u.TargetGroup, Field: "targets",
-			Expected: fmt.Sprintf("healthy targets: %s is the live color", live.color), Actual: "no targets registered", Severity: Drift,
+		return findings.Finding{Check: string(KindTraffic), Resource: u.TargetGroup, Field: "targets",
+			Expected: fmt.Sprintf("healthy targets: %s is the live color", live.color), Actual: "no targets registered", Severity: findings.Fail,
 			Fix: fmt.Sprintf("kubectl get targetgroupbindings -A  # on %s: its TargetGroupBinding registers the pods", live.cluster)}
 	}
 	actual := u.State
 	if u.Reason != "" {
 		actual += " (" + u.Reason + ": " + u.Description + ")"
 	}
-	sev := Drift
+	sev := findings.Fail
 	if u.State == "initial" || u.State == "draining" {
 		// Targets come and go with every rollout.
-		sev = Warning
+		sev = findings.Warn
 	}
-	return Finding{Kind: KindTraffic, Resource: u.TargetGroup, Field: fmt.Sprintf("target %s:%d", u.TargetID, u.Port),
+	return findings.Finding{Check: string(KindTraffic), Resource: u.TargetGroup, Field: fmt.Sprintf("target %s:%d", u.TargetID, u.Port),
 		Expected: "healthy", Actual: actual, Severity: sev,
 		Fix: fmt.Sprintf("aws elbv2 describe-target-health --target-group-arn %s  # then look at the pod behind the target on %s", u.TargetGroup, live.cluster)}
 }

@@ -1,7 +1,10 @@
 // Package findings is the one shape every check of eksbg reports in: the
 // derivation of a green cluster config, the removed-API check, the
-// compatibility and capacity checks of `eksbg preflight` and `eksbg plan`.
-// Each finding says how bad it is, what is wrong, where, and how to fix it.
+// compatibility and capacity checks of `eksbg preflight` and `eksbg plan`,
+// and the checks of `eksbg drift`. Each finding says how bad it is, what is
+// wrong, where, and how to fix it; a finding that compares a resource with
+// what it should be also says which resource, what was expected and what
+// was found.
 package findings
 
 import (
@@ -87,24 +90,56 @@ func (w Where) String() string {
 type Finding struct {
 	Severity Severity `json:"severity" yaml:"severity"`
 	// Check names the check that made the finding, short and stable, for
-	// grouping and counting ("removed-api", "ami-family", ...).
+	// grouping and counting ("removed-api", "ami-family", "capacity",
+	// and the drift check's kinds: "terraform", "cluster", ...).
 	Check string `json:"check" yaml:"check"`
-	// What says what is wrong, in a sentence.
+	// What says what is wrong, in a sentence. A finding that compares
+	// (Expected and Actual) may leave it empty.
 	What  string `json:"what" yaml:"what"`
 	Where Where  `json:"where" yaml:"where"`
 	// Fix says what to do about it; empty when nothing needs doing.
 	Fix string `json:"fix,omitempty" yaml:"fix,omitempty"`
+
+	// The fields below are for checks that compare what runs with what
+	// should run (eksbg drift, and the capacity check for it); empty for
+	// the others.
+
+	// Environment is the eksbg.yaml environment the finding is about.
+	Environment string `json:"environment,omitempty" yaml:"environment,omitempty"`
+	// Resource names what differs: a Terraform address, "cluster/NAME",
+	// "nodegroup/CLUSTER/NAME", "subnet/ID", "quota/SERVICE/CODE", ...
+	// (docs/drift.md lists them).
+	Resource string `json:"resource,omitempty" yaml:"resource,omitempty"`
+	// Field is the attribute of Resource that differs ("version",
+	// "maxSize"); empty when the resource as a whole is missing or extra.
+	Field string `json:"field,omitempty" yaml:"field,omitempty"`
+	// Expected is what the configuration says; Actual is what runs.
+	Expected string `json:"expected,omitempty" yaml:"expected,omitempty"`
+	Actual   string `json:"actual,omitempty" yaml:"actual,omitempty"`
 }
 
-// String formats the finding on one line: "fail removed-api: where: what (fix: ...)".
+// String formats the finding on one line: "fail removed-api: where: what
+// (fix: ...)", where "where" starts with the environment and ends with the
+// resource and field, and "what" is "expected E, actual A" for a finding
+// that compares and says nothing else.
 func (f Finding) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s: ", f.Severity, f.Check)
-	if w := f.Where.String(); w != "" {
-		b.WriteString(w)
-		b.WriteString(": ")
+	res := f.Resource
+	if f.Field != "" {
+		res = strings.TrimSpace(res + " " + f.Field)
 	}
-	b.WriteString(f.What)
+	for _, w := range []string{f.Environment, f.Where.String(), res} {
+		if w != "" {
+			b.WriteString(w)
+			b.WriteString(": ")
+		}
+	}
+	what := f.What
+	if what == "" && (f.Expected != "" || f.Actual != "") {
+		what = fmt.Sprintf("expected %s, actual %s", f.Expected, f.Actual)
+	}
+	b.WriteString(what)
 	if f.Fix != "" {
 		fmt.Fprintf(&b, " (fix: %s)", f.Fix)
 	}
@@ -127,6 +162,9 @@ func Sort(fs []Finding) {
 			cmp.Compare(a.Where.App, b.Where.App),
 			cmp.Compare(a.Where.Object, b.Where.Object),
 			cmp.Compare(a.What, b.What),
+			cmp.Compare(a.Environment, b.Environment),
+			cmp.Compare(a.Resource, b.Resource),
+			cmp.Compare(a.Field, b.Field),
 		)
 	})
 }

@@ -16,8 +16,8 @@ import (
 
 // CheckCapacity is the capacity check of the derived green config, in the
 // form Options.Capacity takes: the report, and its FAIL and WARN lines
-// as findings (check "capacity" for zones and subnets, "quota" for service
-// quotas) with their remedies as fixes.
+// as findings (capacity.Report.Findings: check "capacity" for zones and
+// subnets, "quota" for service quotas) with their remedies as fixes.
 //
 // The colour being built is the one whose cluster green's config names;
 // the live cluster whose pods and aws-node settings the model reads, and
@@ -43,43 +43,8 @@ func CheckCapacity(cfg aws.Config, env *config.Environment) func(context.Context
 		if err != nil {
 			return nil, nil, err
 		}
-		return rep, CapacityFindings(rep), nil
+		return rep, rep.Findings(), nil
 	}
-}
-
-// CapacityFindings turns a capacity report's FAIL and WARN lines into
-// findings.
-func CapacityFindings(rep *capacity.Report) []findings.Finding {
-	sev := func(v capacity.Verdict) (findings.Severity, bool) {
-		switch v {
-		case capacity.Fail:
-			return findings.Fail, true
-		case capacity.Warn:
-			return findings.Warn, true
-		}
-		return 0, false
-	}
-	var out []findings.Finding
-	for _, az := range rep.AZs {
-		if s, ok := sev(az.Verdict); ok {
-			out = append(out, findings.Finding{Severity: s, Check: "capacity", Where: findings.Where{Object: "availability zone " + az.AZ},
-				What: fmt.Sprintf("green needs %d addresses (%d at maxSize); the zone's subnets have %d free", az.DemandIPs, az.DemandIPsAtMax, az.SupplyIPs),
-				Fix:  az.Remedy})
-		}
-	}
-	for _, sn := range rep.Subnets {
-		if s, ok := sev(sn.Verdict); ok {
-			out = append(out, findings.Finding{Severity: s, Check: "capacity", Where: findings.Where{Object: "subnet " + sn.ID + " (" + sn.AZ + ")"},
-				What: fmt.Sprintf("%d free addresses, %d free /28 prefixes", sn.AvailableIPs, sn.FreePrefixes), Fix: sn.Remedy})
-		}
-	}
-	for _, q := range rep.Quotas {
-		if s, ok := sev(q.Verdict); ok {
-			out = append(out, findings.Finding{Severity: s, Check: "quota", Where: findings.Where{Object: q.Service + " " + q.Code},
-				What: fmt.Sprintf("%s: %d used + %d for green of a limit of %g", q.Name, q.Used, q.Demand, q.Limit), Fix: q.Remedy})
-		}
-	}
-	return out
 }
 
 // ScaledConfig returns a copy of cfg whose node groups are the ones named

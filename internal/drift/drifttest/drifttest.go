@@ -21,6 +21,7 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	"github.com/eksbg/eksbg/clusters"
 	"github.com/eksbg/eksbg/internal/config"
 	"github.com/eksbg/eksbg/internal/gitops"
 	"github.com/eksbg/eksbg/internal/sandbox"
@@ -201,6 +202,37 @@ func (s *Sandbox) Edit(t testing.TB, rel, old, new string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = os.WriteFile(p, data, 0o644) })
+}
+
+// CopyEksctlConfig writes a copy of environment env's eksctl config
+// (clusters/ENV.yaml) that names cluster instead (metadata.name), for an
+// environment a test makes from env: the live color of an environment
+// without a record in the state backend is the color of the cluster its
+// eksctl config names. It returns the copy's path.
+func (s *Sandbox) CopyEksctlConfig(t testing.TB, env, cluster string) string {
+	t.Helper()
+	src := filepath.Join(s.Dir, workspace.ClustersDir, env+".yaml")
+	cfg, err := clusters.Load(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := "\n  name: " + cfg.Name() + "\n"
+	data := string(cfg.Bytes())
+	if n := strings.Count(data, old); n != 1 {
+		t.Fatalf("%s has %q %d times, want once", src, old, n)
+	}
+	dst := filepath.Join(s.Dir, workspace.ClustersDir, cluster+".yaml")
+	if err := os.WriteFile(dst, []byte(strings.Replace(data, old, "\n  name: "+cluster+"\n", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cp, err := clusters.Load(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cp.Name() != cluster {
+		t.Fatalf("the copy of %s names %q, want %s", src, cp.Name(), cluster)
+	}
+	return dst
 }
 
 // Shell runs a command line with sh, with the AWS CLI pointed at the
