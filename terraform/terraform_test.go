@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/hashicorp/terraform-exec/tfexec"
+
+	"github.com/eksbg/eksbg/internal/sandbox/sandboxtest"
 )
 
 // fakeVersionEnv makes the test binary act as a terraform that only
@@ -71,6 +73,7 @@ func TestNewVersion(t *testing.T) {
 }
 
 func TestNewFindsBinary(t *testing.T) {
+	sandboxtest.SkipShort(t, "terraform")
 	real, err := exec.LookPath("terraform")
 	if err != nil {
 		t.Fatalf("terraform must be on PATH for these tests: %v", err)
@@ -110,6 +113,7 @@ func stack(t *testing.T, name string, workspaces ...string) string {
 	if len(workspaces) == 0 {
 		return dir
 	}
+	sandboxtest.SkipShort(t, "terraform")
 	bin, err := exec.LookPath("terraform")
 	if err != nil {
 		t.Fatal(err)
@@ -137,6 +141,7 @@ func stack(t *testing.T, name string, workspaces ...string) string {
 
 func newRunner(t *testing.T) *Runner {
 	t.Helper()
+	sandboxtest.SkipShort(t, "terraform")
 	r, err := New(t.Context(), WithDataDir(t.TempDir()))
 	if err != nil {
 		t.Fatal(err)

@@ -54,9 +54,10 @@ func WithReadyTimeout(d time.Duration) KubeOption { return func(o *kubeOptions) 
 // StartKube starts a control plane for each of env's EKS clusters, with
 // the emulator's TokenReview webhook (so EKS tokens work), and waits until
 // they are ready. The control planes stop when the test ends, or at
-// World.Close.
+// World.Close. Under -short the test is skipped (SkipShort).
 func StartKube(t testing.TB, env *Env, opts ...KubeOption) *World {
 	t.Helper()
+	SkipShort(t, "kube-apiserver")
 	o := kubeOptions{timeout: 5 * time.Minute,
 		mgr: kube.ManagerOptions{Emulator: env.Server, TokenWebhookURL: kube.EmulatorTokenWebhook(env.URL)}}
 	for _, f := range opts {
