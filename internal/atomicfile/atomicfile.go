@@ -19,8 +19,10 @@ import (
 // Write replaces path's content with data and gives it exactly the
 // permission bits perm (the umask does not apply). An existing file's
 // mode is not kept: state files must end up 0600 whatever was there
-// before. WriteKeepingMode keeps it. The directory must exist. On any
-// failure the temporary file is removed and path is left as it was.
+// before. WriteKeepingMode keeps it. The directory must exist. A failure
+// up to the rename removes the temporary file and leaves path as it was;
+// a failure to sync the directory afterwards is reported with the new
+// content already in place.
 func Write(path string, data []byte, perm os.FileMode) error {
 	return write(path, data, perm.Perm())
 }
