@@ -13,7 +13,7 @@ CACHE     := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/eksbg
 STATICCHECK_VERSION := v0.8.2
 FUZZTIME  ?= 10s
 
-.PHONY: help build test test-deps kube-bins argocd-bins lint fuzz demo demo-tui bench clean
+.PHONY: help build unit test test-race test-deps kube-bins argocd-bins lint fuzz demo demo-tui bench clean
 
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -30,9 +30,15 @@ kube-bins: ## build the sandbox's etcd, Kubernetes control plane and kwok (cache
 argocd-bins: ## build the sandbox's Argo CD and get redis-server (cached)
 	@hack/argocd-bins.sh >/dev/null
 
+unit: ## the quick loop: every test that starts no external program (go test -short)
+	$(GO) test -short -timeout 5m ./...
+
 test: test-deps kube-bins argocd-bins ## run every test, then each fuzz target briefly
 	$(GO) test -count=1 -timeout 60m ./...
 	@$(MAKE) --no-print-directory fuzz
+
+test-race: test-deps kube-bins argocd-bins ## run every test with the race detector
+	$(GO) test -race -count=1 -timeout 90m ./...
 
 fuzz: ## run each fuzz target for FUZZTIME (default 10s)
 	@hack/fuzz.sh $(FUZZTIME)

@@ -254,6 +254,7 @@ func literal(t *testing.T, a *hclsyntax.Attribute) cty.Value {
 }
 
 func TestModulesFormatted(t *testing.T) {
+	sandboxtest.SkipShort(t, "terraform")
 	cmd := exec.CommandContext(t.Context(), "terraform", "fmt", "-check", "-recursive", "-diff", "-no-color", "modules")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -266,6 +267,7 @@ func TestModulesFormatted(t *testing.T) {
 // can be applied here.
 func applyModule(t *testing.T, dir string, args map[string]any) (map[string]any, error) {
 	t.Helper()
+	sandboxtest.SkipShort(t, "terraform")
 	root := t.TempDir()
 	if err := os.CopyFS(filepath.Join(root, "m"), os.DirFS(dir)); err != nil {
 		t.Fatal(err)
@@ -567,6 +569,7 @@ func pluginMirror() string {
 // emulator: every attribute must exist in the provider's schema and every
 // expression evaluate. Nothing is applied (the emulator creates no VPCs).
 func TestModulesPlanWithAWSProvider(t *testing.T) {
+	sandboxtest.SkipShort(t, "terraform")
 	mirror := pluginMirror()
 	if _, err := os.Stat(filepath.Join(mirror, "registry.terraform.io", "hashicorp", "aws")); err != nil {
 		t.Fatalf("the AWS provider is not in %s (%v): set EKSBG_TF_PLUGIN_DIR to a terraform plugin directory holding hashicorp/aws", mirror, err)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/eksbg/eksbg/internal/awsconf"
 	"github.com/eksbg/eksbg/internal/config"
+	"github.com/eksbg/eksbg/internal/sandbox/sandboxtest"
 )
 
 // fakeVersionEnv makes the test binary act as a terraform that only
@@ -104,6 +105,7 @@ func TestNewVersion(t *testing.T) {
 }
 
 func TestNewFindsBinary(t *testing.T) {
+	sandboxtest.SkipShort(t, "terraform")
 	real, err := exec.LookPath("terraform")
 	if err != nil {
 		t.Fatalf("terraform must be on PATH for these tests: %v", err)
@@ -143,6 +145,7 @@ func stack(t *testing.T, name string, workspaces ...string) string {
 	if len(workspaces) == 0 {
 		return dir
 	}
+	sandboxtest.SkipShort(t, "terraform")
 	bin, err := exec.LookPath("terraform")
 	if err != nil {
 		t.Fatal(err)
@@ -170,6 +173,7 @@ func stack(t *testing.T, name string, workspaces ...string) string {
 
 func newRunner(t *testing.T) *Runner {
 	t.Helper()
+	sandboxtest.SkipShort(t, "terraform")
 	r, err := New(t.Context(), WithDataDir(t.TempDir()))
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,6 +19,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/eksbg/eksbg/internal/atomicfile"
 	"github.com/eksbg/eksbg/internal/config"
 	"github.com/eksbg/eksbg/internal/gitops"
 	"github.com/eksbg/eksbg/upgrade/journal"
@@ -328,7 +328,7 @@ func (r *run) done(ctx context.Context) error {
 		return err
 	}
 	path := resolve(r.o.ProjectDir, r.o.Env.Cluster.EksctlConfig)
-	if err := writeFileAtomic(path, cfg.Bytes()); err != nil {
+	if err := atomicfile.WriteKeepingMode(path, cfg.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("writing green's config to %s: %w", path, err)
 	}
 	if err := r.o.Backend.SaveLive(context.WithoutCancel(ctx), r.o.Env.Name, &journal.Live{Color: r.colors[1], Cluster: r.green,
@@ -338,31 +338,6 @@ func (r *run) done(ctx context.Context) error {
 	r.em.Emit(Event{Kind: Info, Phase: PhaseDone, Message: fmt.Sprintf("%s is live at %s; %s now describes it: commit it", r.green, r.o.To, r.o.Env.Cluster.EksctlConfig)})
 	r.j.Entries = append(r.j.Entries, journal.Entry{Phase: string(PhaseDone), State: journal.Done, At: r.clock.Now().UTC()})
 	return r.end(ctx, outcomeCompleted)
-}
-
-// writeFileAtomic replaces path's content, keeping its mode.
-func writeFileAtomic(path string, data []byte) error {
-	mode := os.FileMode(0o644)
-	if st, err := os.Stat(path); err == nil {
-		mode = st.Mode().Perm()
-	}
-	tmp := path + ".eksbg-tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // deleteCluster deletes a cluster with eksctl and waits until it is gone.

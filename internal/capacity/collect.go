@@ -2,7 +2,6 @@ package capacity
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -17,8 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/servicequotas"
-	"github.com/aws/smithy-go"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/eksbg/eksbg/internal/awserr"
 )
 
 // Page sizes: each API's largest, so that listings take the fewest calls.
@@ -576,11 +576,10 @@ func (co *collector) quota(ctx context.Context, q quotaKey) (float64, error) {
 		}
 		return err
 	})
-	var ae smithy.APIError
 	switch {
 	case err == nil && v != nil:
 		return *v, nil
-	case err != nil && !(errors.As(err, &ae) && ae.ErrorCode() == "NoSuchResourceException"):
+	case err != nil && !awserr.IsNotFound(err): // NoSuchResourceException: no applied value
 		return 0, fmt.Errorf("getting quota %s: %w", q, err)
 	}
 	err = co.do(ctx, func(ctx context.Context) error {

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/eksbg/eksbg/internal/sandbox/sandboxtest"
 )
 
 // TestMakeDemo runs hack/demo.sh, what 'make demo' runs, with this test
@@ -13,6 +15,7 @@ import (
 // (weights, clusters, ENIs), eksbg's exit codes and the processes left,
 // and exits non-zero when an act did not do what it said.
 func TestMakeDemo(t *testing.T) {
+	sandboxtest.SkipShort(t, "kube-apiserver")
 	script, err := filepath.Abs(filepath.Join("..", "..", "hack", "demo.sh"))
 	if err != nil {
 		t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	"github.com/eksbg/eksbg/internal/kubeaccess"
 	"github.com/eksbg/eksbg/internal/sandbox"
 	"github.com/eksbg/eksbg/internal/sandbox/emulator"
+	"github.com/eksbg/eksbg/internal/sandbox/sandboxtest"
 	"github.com/eksbg/eksbg/internal/testenv"
 )
 
@@ -38,6 +39,7 @@ func freeAddr(t testing.TB) string {
 // the workspace's Terraform stack and eksctl; 'down' leaves nothing
 // running.
 func TestSandboxUpPlanDown(t *testing.T) {
+	sandboxtest.SkipShort(t, "kube-apiserver")
 	dir := t.TempDir()
 	state := filepath.Join(dir, "state", "world.json")
 	ws := filepath.Join(dir, "ws")

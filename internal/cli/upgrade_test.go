@@ -28,6 +28,7 @@ import (
 	"github.com/eksbg/eksbg/internal/kubeaccess"
 	"github.com/eksbg/eksbg/internal/sandbox"
 	"github.com/eksbg/eksbg/internal/sandbox/emulator"
+	"github.com/eksbg/eksbg/internal/sandbox/sandboxtest"
 	"github.com/eksbg/eksbg/internal/testenv"
 	"github.com/eksbg/eksbg/upgrade/journal"
 	"github.com/eksbg/eksbg/upgrade/traffic"
@@ -37,6 +38,7 @@ import (
 // returns the workspace's eksbg.yaml; the sandbox is stopped at the end.
 func sandboxUp(t testing.TB) (ws string, rt *sandbox.Runtime) {
 	t.Helper()
+	sandboxtest.SkipShort(t, "kube-apiserver")
 	dir := t.TempDir()
 	st := filepath.Join(dir, "state", "world.json")
 	ws = filepath.Join(dir, "ws")

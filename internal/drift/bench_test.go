@@ -128,6 +128,7 @@ func benchScenario(n int) *scenario.Scenario {
 // count their pods (it says so in a warning per environment) and fails at
 // once, as it would not with an endpoint in DNS that resolves nowhere.
 func startManagement(b *testing.B, env *sandboxtest.Env) string {
+	sandboxtest.SkipShort(b, "kube-apiserver")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	bins, err := kube.LocateBinaries()

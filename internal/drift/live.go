@@ -2,17 +2,16 @@ package drift
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/eksbg/eksbg/clusters"
 	"github.com/eksbg/eksbg/internal/awsconf"
+	"github.com/eksbg/eksbg/internal/awserr"
 	"github.com/eksbg/eksbg/internal/config"
 	"github.com/eksbg/eksbg/internal/findings"
 	"github.com/eksbg/eksbg/upgrade/journal"
@@ -94,19 +93,13 @@ func (g *awsGroup) describe(ctx context.Context, env *config.Environment, name s
 		}
 		out, err := eks.NewFromConfig(cfg).DescribeCluster(ctx, &eks.DescribeClusterInput{Name: aws.String(name)})
 		switch {
-		case isCode(err, "ResourceNotFoundException"):
+		case awserr.IsNotFound(err):
 			return nil, nil
 		case err != nil:
 			return nil, fmt.Errorf("describing cluster %s: %w", name, err)
 		}
 		return out.Cluster, nil
 	})
-}
-
-// isCode reports whether err is an AWS API error with the given code.
-func isCode(err error, code string) bool {
-	var ae smithy.APIError
-	return errors.As(err, &ae) && ae.ErrorCode() == code
 }
 
 // stateInfo is what the state backend holds of an environment.

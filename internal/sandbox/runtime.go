@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/eksbg/eksbg/internal/atomicfile"
 )
 
 // Runtime is what a running sandbox records about itself in its runtime
@@ -55,11 +57,10 @@ func (rt *Runtime) write(path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+	if err := atomicfile.Write(path, data, 0o600); err != nil {
 		return fmt.Errorf("writing the sandbox's runtime file: %w", err)
 	}
-	return os.Rename(tmp, path)
+	return nil
 }
 
 // ReadRuntime reads a runtime file; a missing file gives (nil, nil).

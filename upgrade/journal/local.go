@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"sync"
+
+	"github.com/eksbg/eksbg/internal/atomicfile"
 )
 
 // Local keeps state in a directory: <dir>/<env>/journal.json, lock.json and
@@ -92,7 +94,7 @@ func (l *Local) Lock(ctx context.Context, env string, info LockInfo) (*LockInfo,
 	if err != nil {
 		return nil, fmt.Errorf("taking the lock of %s: %w", env, err)
 	}
-	if err := syncDir(d); err != nil {
+	if err := atomicfile.SyncDir(d); err != nil {
 		return nil, err
 	}
 	return &info, nil
@@ -124,7 +126,7 @@ func (l *Local) removeLock(env, id, what string) error {
 	if err := os.Remove(p); err != nil {
 		return fmt.Errorf("%s the lock of %s: %w", what, env, err)
 	}
-	return syncDir(d)
+	return atomicfile.SyncDir(d)
 }
 
 // checkLockID refuses to remove a lock that is not there or not id's
@@ -218,50 +220,13 @@ func readJSON[T any](p string) (*T, error) {
 	return &v, nil
 }
 
-// writeJSON replaces p atomically and durably: temporary file, fsync,
-// rename, fsync of the directory.
+// writeJSON replaces p atomically and durably, owner-only (atomicfile).
 func writeJSON(p string, v any) error {
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // after a successful rename there is nothing to remove
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, p); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(p))
-}
-
-func syncDir(d string) error {
-	f, err := os.Open(d)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("syncing %s: %w", d, err)
-	}
-	return nil
+	return atomicfile.Write(p, data, 0o600)
 }
 
 // Renew implements Backend. Within a process the mutex orders it with

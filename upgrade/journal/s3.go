@@ -17,8 +17,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/eksbg/eksbg/internal/awserr"
 )
 
 // S3API is the part of the S3 client the S3 backend calls, with the SDK's
@@ -368,14 +369,6 @@ func (s *S3) SaveLive(ctx context.Context, env string, lv *Live) error {
 // S3's answers, classified by error code, or by HTTP status where S3
 // sends no body (HEAD) or the SDK has no code.
 
-func s3ErrorCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
-
 func s3Status(err error) int {
 	var re *smithyhttp.ResponseError
 	if errors.As(err, &re) {
@@ -385,16 +378,17 @@ func s3Status(err error) int {
 }
 
 func isNoSuchKey(err error) bool {
-	var nsk *types.NoSuchKey
-	return err != nil && (errors.As(err, &nsk) || s3ErrorCode(err) == "NoSuchKey")
+	// *types.NoSuchKey's code is NoSuchKey too. Not awserr.IsNotFound: a
+	// missing bucket is a misconfiguration, not an empty journal.
+	return awserr.IsCode(err, "NoSuchKey")
 }
 
 func isPreconditionFailed(err error) bool {
-	return err != nil && (s3ErrorCode(err) == "PreconditionFailed" || s3Status(err) == http.StatusPreconditionFailed)
+	return err != nil && (awserr.IsCode(err, "PreconditionFailed") || s3Status(err) == http.StatusPreconditionFailed)
 }
 
 func isConditionalConflict(err error) bool {
-	return err != nil && (s3ErrorCode(err) == "ConditionalRequestConflict" || s3Status(err) == http.StatusConflict)
+	return err != nil && (awserr.IsCode(err, "ConditionalRequestConflict") || s3Status(err) == http.StatusConflict)
 }
 
 // Renew implements Backend: a PutObject conditional on the ETag of the

@@ -29,8 +29,6 @@ import (
 	"github.com/eksbg/eksbg/clusters"
 	"github.com/eksbg/eksbg/internal/findings"
 	"github.com/eksbg/eksbg/internal/gitops"
-	"github.com/eksbg/eksbg/internal/kubeaccess"
-	"github.com/eksbg/eksbg/internal/sandbox/kube"
 	"github.com/eksbg/eksbg/internal/sandbox/sandboxtest"
 )
 
@@ -78,16 +76,9 @@ func TestCompatibilityChecks(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 	env := sandboxtest.StartYAML(t, compatScenario)
-	m, err := kube.StartManager(ctx, kube.ManagerOptions{Emulator: env.Server, Dir: t.TempDir(), TokenWebhookURL: kube.EmulatorTokenWebhook(env.URL)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = m.Close() })
-	if err := m.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
+	sb := sandboxtest.StartKube(t, env)
 	eksc := eks.NewFromConfig(env.AWS)
-	rc, err := kubeaccess.RESTConfig(ctx, eksc, env.AWS, "shop-blue")
+	rc, err := sb.REST(ctx, "shop-blue")
 	if err != nil {
 		t.Fatal(err)
 	}

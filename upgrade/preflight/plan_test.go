@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/eks"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -15,9 +14,7 @@ import (
 
 	"github.com/eksbg/eksbg/internal/config"
 	"github.com/eksbg/eksbg/internal/findings"
-	"github.com/eksbg/eksbg/internal/kubeaccess"
 	"github.com/eksbg/eksbg/internal/sandbox"
-	"github.com/eksbg/eksbg/internal/sandbox/kube"
 	"github.com/eksbg/eksbg/internal/sandbox/sandboxtest"
 	"github.com/eksbg/eksbg/internal/sandbox/workspace"
 	"github.com/eksbg/eksbg/internal/testenv"
@@ -37,16 +34,8 @@ func TestPlanMultiVersionJump(t *testing.T) {
 	sc = strings.Replace(sc, "        defaultForward: [{targetGroup: shop-blue-web, weight: 1}]\n",
 		"        defaultForward: [{targetGroup: shop-blue-web, weight: 1}]\n        rules:\n          - {name: web, priority: 10, pathPattern: [\"/*\"], forward: [{targetGroup: shop-blue-web, weight: 100}, {targetGroup: shop-green-web, weight: 0}]}\n", 1)
 	env := sandboxtest.StartYAML(t, sc)
-	m, err := kube.StartManager(ctx, kube.ManagerOptions{Emulator: env.Server, Dir: t.TempDir(), TokenWebhookURL: kube.EmulatorTokenWebhook(env.URL)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = m.Close() })
-	if err := m.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	eksc := eks.NewFromConfig(env.AWS)
-	rc, err := kubeaccess.RESTConfig(ctx, eksc, env.AWS, "shop-blue")
+	sb := sandboxtest.StartKube(t, env)
+	rc, err := sb.REST(ctx, "shop-blue")
 	if err != nil {
 		t.Fatal(err)
 	}

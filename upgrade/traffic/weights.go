@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
-	"github.com/aws/smithy-go"
 
+	"github.com/eksbg/eksbg/internal/awserr"
 	"github.com/eksbg/eksbg/internal/config"
 	"github.com/eksbg/eksbg/internal/wait"
 )
@@ -301,7 +301,7 @@ func (s *Shifter) rollbackOnce(ctx context.Context, pending []config.ListenerRul
 	for _, lr := range pending {
 		r, err := s.describeOne(ctx, lr.ARN)
 		if err != nil {
-			if isCode(err, "RuleNotFound") {
+			if awserr.IsCode(err, "RuleNotFound") {
 				permanent = append(permanent, err)
 			} else {
 				errs = append(errs, err)
@@ -345,12 +345,6 @@ func (s *Shifter) rollbackOnce(ctx context.Context, pending []config.ListenerRul
 	return next, errs, permanent
 }
 
-// isCode reports whether err is an AWS API error with the given code.
-func isCode(err error, code string) bool {
-	var ae smithy.APIError
-	return errors.As(err, &ae) && ae.ErrorCode() == code
-}
-
 // describe reads the given rules with one paginated DescribeRules, keyed
 // by ARN; a rule the answer lacks is an error naming it.
 func (s *Shifter) describe(ctx context.Context, rules []config.ListenerRule) (map[string]types.Rule, error) {
@@ -363,7 +357,7 @@ func (s *Shifter) describe(ctx context.Context, rules []config.ListenerRule) (ma
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			if isCode(err, "RuleNotFound") {
+			if awserr.IsCode(err, "RuleNotFound") {
 				// AWS does not say which: name them all.
 				return nil, fmt.Errorf("describing listener rules: one or more of %s does not exist: %w", strings.Join(arns, ", "), err)
 			}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
-	"github.com/aws/smithy-go"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -22,6 +21,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/eksbg/eksbg/internal/awserr"
 	"github.com/eksbg/eksbg/internal/capacity"
 	"github.com/eksbg/eksbg/internal/kubeaccess"
 )
@@ -56,8 +56,7 @@ func (s *Source) clientsFor(ctx context.Context, cluster string) (clients, error
 	}
 	rc, err := s.REST(ctx, cluster)
 	if err != nil {
-		var ae smithy.APIError
-		if errors.As(err, &ae) && ae.ErrorCode() == "ResourceNotFoundException" {
+		if awserr.IsNotFound(err) {
 			// No blue cluster (a first cluster, or -f on a new config):
 			// nothing to count, which the model takes as "not available".
 			return clients{}, errNoCluster

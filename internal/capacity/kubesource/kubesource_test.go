@@ -14,7 +14,6 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/eksbg/eksbg/internal/kubeaccess"
-	"github.com/eksbg/eksbg/internal/sandbox/kube"
 	"github.com/eksbg/eksbg/internal/sandbox/sandboxtest"
 )
 
@@ -47,17 +46,8 @@ func TestSourceAgainstControlPlane(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 	env := sandboxtest.StartYAML(t, scenarioYAML)
-	m, err := kube.StartManager(ctx, kube.ManagerOptions{Emulator: env.Server, Dir: t.TempDir(), TokenWebhookURL: kube.EmulatorTokenWebhook(env.URL)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = m.Close() })
-	if err := m.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	s := &Source{REST: func(ctx context.Context, cluster string) (*rest.Config, error) {
-		return kubeaccess.RESTConfig(ctx, eks.NewFromConfig(env.AWS), env.AWS, cluster)
-	}}
+	sb := sandboxtest.StartKube(t, env)
+	s := &Source{REST: sb.REST}
 	envs, err := s.AWSNodeEnv(ctx, "census")
 	if err != nil {
 		t.Fatal(err)

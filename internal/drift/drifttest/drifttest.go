@@ -88,15 +88,7 @@ func Start(t testing.TB, edit func(*scenario.Scenario)) *Sandbox {
 	}
 	env := sandboxtest.Start(t, sc)
 	dir := t.TempDir()
-	m, err := kube.StartManager(ctx, kube.ManagerOptions{Emulator: env.Server, Dir: filepath.Join(dir, "kube"),
-		TokenWebhookURL: kube.EmulatorTokenWebhook(env.URL), Resync: 250 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = m.Close() })
-	if err := m.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
+	m := sandboxtest.StartKube(t, env, sandboxtest.WithKubeDir(filepath.Join(dir, "kube")), sandboxtest.WithResync(250*time.Millisecond)).Manager
 	g, err := argocd.StartSandbox(ctx, argocd.SandboxOptions{Emulator: env.Server, URL: env.URL, Manager: m, Dir: filepath.Join(dir, "argocd")})
 	if err != nil {
 		t.Fatal(err)

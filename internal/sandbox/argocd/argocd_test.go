@@ -3,7 +3,6 @@ package argocd_test
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -79,13 +78,6 @@ loadBalancers:
           - {name: web, priority: 10, pathPattern: ["/*"], forward: [{targetGroup: shop-blue-web, weight: 100}, {targetGroup: shop-green-web, weight: 0}]}
 `
 
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSpace(string(p)))
-	return len(p), nil
-}
-
 // TestVersionMatchesScript keeps Version and hack/argocd-bins.sh in step.
 func TestVersionMatchesScript(t *testing.T) {
 	b, err := os.ReadFile("../../../hack/argocd-bins.sh")
@@ -108,17 +100,10 @@ func TestSandboxGitOps(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	env := sandboxtest.StartYAML(t, gitopsScenario)
-	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	logger := sandboxtest.Logger(t)
 	dir := t.TempDir()
-	m, err := kube.StartManager(ctx, kube.ManagerOptions{Emulator: env.Server, Dir: filepath.Join(dir, "kube"),
-		TokenWebhookURL: kube.EmulatorTokenWebhook(env.URL), Resync: 250 * time.Millisecond, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = m.Close() })
-	if err := m.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
+	m := sandboxtest.StartKube(t, env, sandboxtest.WithKubeDir(filepath.Join(dir, "kube")),
+		sandboxtest.WithResync(250*time.Millisecond), sandboxtest.WithLogger(logger)).Manager
 	s, err := argocd.StartSandbox(ctx, argocd.SandboxOptions{Emulator: env.Server, URL: env.URL, Manager: m,
 		Dir: filepath.Join(dir, "argocd"), Logger: logger})
 	if err != nil {

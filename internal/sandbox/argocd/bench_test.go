@@ -26,15 +26,9 @@ func BenchmarkStartSandbox(b *testing.B) {
 	for range b.N {
 		b.StopTimer()
 		env := sandboxtest.StartScenario(b, "demo")
+		sb := sandboxtest.StartKube(b, env)
+		m := sb.Manager
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		m, err := kube.StartManager(ctx, kube.ManagerOptions{Emulator: env.Server, Dir: b.TempDir(),
-			TokenWebhookURL: kube.EmulatorTokenWebhook(env.URL)})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := m.WaitReady(ctx); err != nil {
-			b.Fatal(err)
-		}
 		b.StartTimer()
 		s, err := argocd.StartSandbox(ctx, argocd.SandboxOptions{Emulator: env.Server, URL: env.URL, Manager: m, Dir: b.TempDir()})
 		if err != nil {
@@ -55,7 +49,7 @@ func BenchmarkStartSandbox(b *testing.B) {
 			rss += n
 		}
 		s.Close()
-		if err := m.Close(); err != nil {
+		if err := sb.Close(); err != nil {
 			b.Fatal(err)
 		}
 		cancel()

@@ -26,6 +26,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/smithy-go"
+
+	"github.com/eksbg/eksbg/internal/sandbox/sandboxtest"
 )
 
 // lockedBuffer collects a child process's stderr while the test reads it.
@@ -52,6 +54,7 @@ func (l *lockedBuffer) String() string {
 // the server does not come up.
 func startMoto(t *testing.T, region string) aws.Config {
 	t.Helper()
+	sandboxtest.SkipShort(t, "moto_server")
 	var lastErr string
 	for attempt := 0; attempt < 3; attempt++ {
 		port, err := freePort()

@@ -4,39 +4,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
+
+	"github.com/eksbg/eksbg/internal/atomicfile"
 )
 
 // SaveWorld writes the world to path atomically (temporary file, fsync,
-// rename), readable by its owner only.
+// rename, fsync of the directory), readable by its owner only.
 func SaveWorld(path string, w *World) error {
 	b, err := json.Marshal(w)
 	if err != nil {
 		return fmt.Errorf("encoding sandbox state: %w", err)
 	}
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".state-*")
-	if err != nil {
-		return fmt.Errorf("writing sandbox state: %w", err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return fmt.Errorf("writing sandbox state: %w", err)
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return fmt.Errorf("writing sandbox state: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("writing sandbox state: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("writing sandbox state: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := atomicfile.Write(path, b, 0o600); err != nil {
 		return fmt.Errorf("writing sandbox state: %w", err)
 	}
 	return nil

@@ -1,7 +1,6 @@
 package kube_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -43,17 +42,10 @@ func BenchmarkManagerStart(b *testing.B) {
 				}
 				tc.extend(sc)
 				env := sandboxtest.Start(b, sc)
-				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 				b.StartTimer()
-				m, err := kube.StartManager(ctx, kube.ManagerOptions{Emulator: env.Server, Dir: b.TempDir(),
-					TokenWebhookURL: kube.EmulatorTokenWebhook(env.URL)})
-				if err != nil {
-					b.Fatal(err)
-				}
-				if err := m.WaitReady(ctx); err != nil {
-					b.Fatal(err)
-				}
+				sb := sandboxtest.StartKube(b, env, sandboxtest.WithReadyTimeout(3*time.Minute))
 				b.StopTimer()
+				m := sb.Manager
 				n, err := m.RSS()
 				if err != nil {
 					b.Fatal(err)
@@ -68,10 +60,9 @@ func BenchmarkManagerStart(b *testing.B) {
 						perComponent[comp] += n
 					}
 				}
-				if err := m.Close(); err != nil {
+				if err := sb.Close(); err != nil {
 					b.Fatal(err)
 				}
-				cancel()
 			}
 			b.ReportMetric(float64(rss)/float64(b.N)/(1<<20), "rss-MiB")
 			for comp, n := range perComponent {

@@ -1,4 +1,4 @@
-package kube
+package kube_test
 
 import (
 	"bytes"
@@ -8,18 +8,22 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/eksbg/eksbg/internal/sandbox/kube"
+	"github.com/eksbg/eksbg/internal/sandbox/sandboxtest"
 )
 
 // DeletePrefix removes the keys under a prefix and no others (a prefix
 // that is another's beginning included).
 func TestEtcdDeletePrefix(t *testing.T) {
-	bins, err := LocateBinaries()
+	sandboxtest.SkipShort(t, "etcd")
+	bins, err := kube.LocateBinaries()
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	e, err := StartEtcd(ctx, bins, t.TempDir())
+	e, err := kube.StartEtcd(ctx, bins, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

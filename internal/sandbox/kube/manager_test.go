@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -81,7 +80,7 @@ var (
 )
 
 type kubeEnv struct {
-	*sandboxtest.Env
+	*sandboxtest.World
 	m      *kube.Manager
 	dir    string
 	eks    *eks.Client
@@ -91,33 +90,12 @@ type kubeEnv struct {
 
 // startKube runs the emulator and a Manager over it, with the emulator's
 // token webhook, and waits until the scenario's cluster is ready.
-func startKube(t *testing.T, ctx context.Context) *kubeEnv {
+func startKube(t *testing.T) *kubeEnv {
 	t.Helper()
 	env := sandboxtest.StartYAML(t, kubeScenario)
-	dir := t.TempDir()
-	m, err := kube.StartManager(ctx, kube.ManagerOptions{Emulator: env.Server, Dir: dir,
-		TokenWebhookURL: kube.EmulatorTokenWebhook(env.URL), Resync: 250 * time.Millisecond,
-		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.WaitReady(ctx); err != nil {
-		_ = m.Close()
-		t.Fatal(err)
-	}
-	cp, ok := m.ControlPlane("alpha")
-	if !ok {
-		_ = m.Close()
-		t.Fatal("no control plane for alpha")
-	}
-	return &kubeEnv{Env: env, m: m, dir: dir, eks: eks.NewFromConfig(env.AWS), ec2: ec2.NewFromConfig(env.AWS), client: cp.Client()}
-}
-
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSpace(string(p)))
-	return len(p), nil
+	w := sandboxtest.StartKube(t, env, sandboxtest.WithResync(250*time.Millisecond), sandboxtest.WithLogger(sandboxtest.Logger(t)))
+	cp := w.ControlPlane(t, "alpha")
+	return &kubeEnv{World: w, m: w.Manager, dir: w.Dir, eks: eks.NewFromConfig(env.AWS), ec2: ec2.NewFromConfig(env.AWS), client: cp.Client()}
 }
 
 func poll(ctx context.Context, t *testing.T, what string, cond func(ctx context.Context) (bool, error)) {
@@ -156,13 +134,7 @@ func processesUnder(t *testing.T, dir string) []string {
 func TestManager(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	e := startKube(t, ctx)
-	closed := false
-	defer func() {
-		if !closed {
-			_ = e.m.Close()
-		}
-	}()
+	e := startKube(t)
 	pids := e.m.PIDs()
 	if len(pids) != 5 { // etcd and the cluster's four
 		t.Errorf("running %d processes, want 5: %v", len(pids), e.m.Status())
@@ -180,10 +152,9 @@ func TestManager(t *testing.T) {
 	t.Run("ClusterLifecycle", func(t *testing.T) { testClusterLifecycle(ctx, t, e) })
 
 	all := e.m.PIDs()
-	if err := e.m.Close(); err != nil {
+	if err := e.Close(); err != nil { // the Manager's Close
 		t.Errorf("Close: %v", err)
 	}
-	closed = true
 	for _, pid := range all {
 		if alive(pid) {
 			t.Errorf("process %d still running after Close", pid)

@@ -1,5 +1,9 @@
-// Package sandboxtest starts the AWS API emulator in-process for tests and
-// hands out real aws-sdk-go-v2 configurations and AWS CLI runners for it.
+// Package sandboxtest starts the sandbox for tests: the AWS API emulator
+// in-process, with real aws-sdk-go-v2 configurations and AWS CLI runners
+// for it (Start, StartYAML, StartScenario), and a real control plane per
+// EKS cluster over it (StartKube). It is the one place tests start the
+// sandbox, and where `go test -short` skips what needs external programs
+// (SkipShort).
 package sandboxtest
 
 import (
@@ -101,9 +105,11 @@ const CLIv2 = "/usr/bin/aws"
 // RunCLI runs an AWS CLI against the emulator: bin is CLIv2, or "python3"
 // with "-m awscli" first in args for the v1 CLI. It returns stdout, and
 // stderr with the error on failure. The environment is isolated from the
-// user's AWS configuration.
+// user's AWS configuration. Under -short the test is skipped here
+// (SkipShort): the CLIs take a second or more per call.
 func (e *Env) RunCLI(t testing.TB, bin string, args ...string) (stdout []byte, stderr string, err error) {
 	t.Helper()
+	SkipShort(t, "the AWS CLI")
 	cred := emulator.DefaultCredential
 	home := filepath.Join(e.dir, "home")
 	_ = os.MkdirAll(home, 0o700)

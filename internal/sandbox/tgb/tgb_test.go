@@ -2,12 +2,10 @@ package tgb_test
 
 import (
 	"context"
-	"log/slog"
 	"maps"
 	"slices"
 	"sort"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -26,7 +24,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
-	"github.com/eksbg/eksbg/internal/sandbox/kube"
 	"github.com/eksbg/eksbg/internal/sandbox/sandboxtest"
 	"github.com/eksbg/eksbg/internal/sandbox/tgb"
 )
@@ -65,13 +62,6 @@ loadBalancers:
         defaultForward: [{targetGroup: shop-blue-web, weight: 1}]
 `
 
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSpace(string(p)))
-	return len(p), nil
-}
-
 // TestTargetGroupBinding: ready pod IPs are registered, target health
 // follows pod readiness, and deleting the binding deregisters every
 // target before the finalizer goes.
@@ -79,20 +69,9 @@ func TestTargetGroupBinding(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	env := sandboxtest.StartYAML(t, tgbScenario)
-	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	m, err := kube.StartManager(ctx, kube.ManagerOptions{Emulator: env.Server, Dir: t.TempDir(),
-		TokenWebhookURL: kube.EmulatorTokenWebhook(env.URL), Resync: 250 * time.Millisecond, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = m.Close() })
-	if err := m.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	cp, ok := m.ControlPlane("shop-blue")
-	if !ok {
-		t.Fatal("no control plane")
-	}
+	logger := sandboxtest.Logger(t)
+	sb := sandboxtest.StartKube(t, env, sandboxtest.WithResync(250*time.Millisecond), sandboxtest.WithLogger(logger))
+	cp := sb.ControlPlane(t, "shop-blue")
 	kc := cp.Client()
 	elb := elbv2.NewFromConfig(env.AWS)
 	c := tgb.New(tgb.Options{ELB: elb, Readiness: env.Server, Resync: time.Second, Logger: logger})

@@ -87,6 +87,7 @@ func TestWorkspaceOfDemo(t *testing.T) {
 	tfDir := filepath.Join(dir, NetworkDir)
 	tf := func(args ...string) string {
 		t.Helper()
+		sandboxtest.SkipShort(t, "terraform")
 		cmd := exec.CommandContext(context.Background(), "terraform", args...)
 		cmd.Dir = tfDir
 		cmd.Env = append(os.Environ(), "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1")

@@ -11,6 +11,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"gopkg.in/yaml.v3"
+
+	"github.com/eksbg/eksbg/internal/atomicfile"
 )
 
 // Options say where the workspace goes and what its env file sets.
@@ -46,11 +48,7 @@ func Write(w *World, o Options) ([]string, error) {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return err
 		}
-		tmp := p + ".tmp"
-		if err := os.WriteFile(tmp, data, mode); err != nil {
-			return err
-		}
-		if err := os.Rename(tmp, p); err != nil {
+		if err := atomicfile.Write(p, data, mode); err != nil {
 			return err
 		}
 		written = append(written, p)
