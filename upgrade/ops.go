@@ -126,6 +126,10 @@ func (r *run) afterRollback(ctx context.Context, deleteGreen bool) (*Summary, er
 	if err != nil {
 		return nil, err
 	}
+	if deleteGreen && c == nil && r.j.Outcome != rolledBack {
+		// Deleted by a run killed before it could say so.
+		return sum, r.end(ctx, r.rolledBackOutcome(true))
+	}
 	if !deleteGreen || c == nil {
 		r.em.Emit(Event{Kind: Info, Phase: PhaseRollback, Message: fmt.Sprintf("upgrade %s of %s was already %s at %s: nothing to do",
 			r.j.ID, r.o.Env.Name, r.j.Outcome, r.j.EndedAt.Format(time.RFC3339))})

@@ -73,9 +73,10 @@ func killChain(t *testing.T, what, done string, args ...string) int {
 
 // TestCommandsCrashMatrixS3 holds the commands other than `upgrade` to the
 // crash matrix's standard, on the S3 state backend in the emulator: two
-// upgrades started together (exactly one proceeds); `shift` and then
-// `rollback --delete-green` killed at every journal boundary until each
-// finishes; then an upgrade killed at random moments until it completes.
+// upgrades started together (exactly one proceeds); `shift`, `rollback`
+// (green kept) and then `rollback --delete-green` killed at every journal
+// boundary until each finishes; then an upgrade killed at random moments
+// until it completes.
 // The traffic monitor watches throughout that no rule sends traffic to a
 // target group without a healthy target.
 func TestCommandsCrashMatrixS3(t *testing.T) {
@@ -126,11 +127,16 @@ func TestCommandsCrashMatrixS3(t *testing.T) {
 		t.Errorf("green's weight after the shift chain = %d, want 50", g)
 	}
 
-	// rollback --delete-green, killed at its journal boundaries.
-	rollbackKills := killChain(t, "rollback --delete-green", "rolled back", "rollback", "--env", "demo", "--delete-green")
+	// rollback (green kept), killed at its journal boundaries; then
+	// rollback --delete-green, as its outcome says, killed likewise.
+	rollbackKills := killChain(t, "rollback", "rolled back", "rollback", "--env", "demo")
 	if rollbackKills == 0 {
 		t.Error("no rollback run was killed: the chain tested nothing")
 	}
+	if g := w.greenWeight(t); g != 0 {
+		t.Errorf("green's weight after the rollback = %d, want 0", g)
+	}
+	deleteKills := killChain(t, "rollback --delete-green", "rolled back", "rollback", "--env", "demo", "--delete-green")
 	checkRolledBack(t, w, ws)
 
 	// An upgrade on S3 killed at random moments until it completes.
@@ -167,8 +173,8 @@ func TestCommandsCrashMatrixS3(t *testing.T) {
 	}
 	checkInvariants(t, w.cfg, ws, w.env, "green", "1.34")
 	mon.finish(t)
-	t.Logf("on the s3 backend: 2 concurrent upgrades (1 proceeded, 1 refused); shift: %d runs killed at journal boundaries; rollback --delete-green: %d; upgrade: %d killed at random moments; all converged",
-		shiftKills, rollbackKills, randomKills)
+	t.Logf("on the s3 backend: 2 concurrent upgrades (1 proceeded, 1 refused); runs killed at journal boundaries: shift %d, rollback %d, rollback --delete-green %d; upgrade: %d killed at random moments; all converged",
+		shiftKills, rollbackKills, deleteKills, randomKills)
 }
 
 // checkRolledBack checks the end state of `rollback --delete-green`: blue
