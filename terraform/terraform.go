@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sync"
 
 	"github.com/hashicorp/go-version"
@@ -27,12 +28,19 @@ import (
 const MinVersion = "1.5.0"
 
 // Runner runs terraform for the stacks of a project. It is safe for
-// concurrent use: operations on different (stack, workspace) pairs run in
-// parallel, operations on the same pair one after the other.
+// concurrent use: plans of different workspaces run in parallel (up to
+// WithConcurrency), commands of the same workspace one after the other.
+//
+// Terraform's work is per stack, not per workspace: each stack directory
+// is initialised once, in one data directory shared by its workspaces,
+// with providers from one plugin cache; its workspaces are listed once;
+// each workspace's commands choose it with TF_WORKSPACE. A plan of a
+// workspace is then one terraform process.
 type Runner struct {
 	execPath    string
 	version     *version.Version
 	dataRoot    string
+	pluginCache string
 	lockTimeout string
 	stderr      io.Writer
 	environ     func(ctx context.Context, env *config.Environment) ([]string, error)
@@ -42,8 +50,12 @@ type Runner struct {
 	// shared TF_PLUGIN_CACHE_DIR is not safe for concurrent use
 	// (https://developer.hashicorp.com/terraform/cli/config/config-file#provider-plugin-cache).
 	initMu sync.Mutex
+	// slots bounds the terraform plans and outputs running at once: they
+	// are CPU-bound, so more than the cores only adds memory.
+	slots chan struct{}
 
 	mu         sync.Mutex
+	stacks     map[string]*tfStack
 	workspaces map[wsKey]*Workspace
 }
 
@@ -56,9 +68,22 @@ type Option func(*Runner)
 // "terraform" up on PATH.
 func WithExecPath(path string) Option { return func(r *Runner) { r.execPath = path } }
 
-// WithDataDir sets the directory under which each (stack, workspace) gets
-// its TF_DATA_DIR. The default is <user cache dir>/eksbg/terraform.
+// WithDataDir sets the directory under which each stack gets its
+// TF_DATA_DIR, and the provider plugin cache its plugins/ directory (unless
+// TF_PLUGIN_CACHE_DIR is set). The default is <user cache dir>/eksbg/terraform.
 func WithDataDir(dir string) Option { return func(r *Runner) { r.dataRoot = dir } }
+
+// WithConcurrency bounds the terraform plans (and outputs) running at once;
+// the default, and any n < 1, is the number of CPUs (runtime.NumCPU).
+// Callers bound it further by how many they ask for at once (eksbg drift
+// --parallel).
+func WithConcurrency(n int) Option {
+	return func(r *Runner) {
+		if n >= 1 {
+			r.slots = make(chan struct{}, n)
+		}
+	}
+}
 
 // WithLockTimeout makes terraform wait up to d (a terraform duration such
 // as "30s") for a state lock held by someone else, instead of failing at
@@ -82,9 +107,12 @@ func WithEnviron(f func(ctx context.Context, env *config.Environment) ([]string,
 // New finds the terraform binary, checks that it is at least MinVersion
 // and returns a Runner.
 func New(ctx context.Context, opts ...Option) (*Runner, error) {
-	r := &Runner{workspaces: map[wsKey]*Workspace{}}
+	r := &Runner{workspaces: map[wsKey]*Workspace{}, stacks: map[string]*tfStack{}}
 	for _, o := range opts {
 		o(r)
+	}
+	if r.slots == nil {
+		r.slots = make(chan struct{}, runtime.NumCPU())
 	}
 	if r.execPath == "" {
 		p, err := exec.LookPath("terraform")
@@ -102,6 +130,7 @@ func New(ctx context.Context, opts ...Option) (*Runner, error) {
 		}
 		r.dataRoot = filepath.Join(cache, "eksbg", "terraform")
 	}
+	r.pluginCache = filepath.Join(r.dataRoot, "plugins")
 	// terraform version needs no configuration; any existing directory
 	// will do as its working directory.
 	tf, err := tfexec.NewTerraform(os.TempDir(), r.execPath)
@@ -162,7 +191,12 @@ func (r *Runner) Workspace(dir, name string) (*Workspace, error) {
 	if w, ok := r.workspaces[k]; ok {
 		return w, nil
 	}
-	w := &Workspace{r: r, dir: abs, name: name, dataDir: r.dataDirFor(abs, name)}
+	st := r.stacks[abs]
+	if st == nil {
+		st = &tfStack{r: r, dir: abs, dataDir: r.dataDirFor(abs)}
+		r.stacks[abs] = st
+	}
+	w := &Workspace{r: r, st: st, name: name}
 	r.workspaces[k] = w
 	return w, nil
 }
@@ -180,10 +214,25 @@ func (r *Runner) ForEnv(env *config.Environment) (*Workspace, error) {
 	return w, nil
 }
 
-// dataDirFor is <root>/<stack base name>-<hash of its absolute path>/<workspace>:
-// readable, and distinct for two stacks with the same base name.
-func (r *Runner) dataDirFor(absDir, name string) string {
+// dataDirFor is <root>/stacks/<stack base name>-<hash of its absolute
+// path>: readable, and distinct for two stacks with the same base name.
+// All workspaces of the stack share it (they choose theirs with
+// TF_WORKSPACE, never with the data directory's environment file).
+func (r *Runner) dataDirFor(absDir string) string {
 	sum := sha256.Sum256([]byte(absDir))
 	stack := filepath.Base(absDir) + "-" + hex.EncodeToString(sum[:6])
-	return filepath.Join(r.dataRoot, url.PathEscape(stack), url.PathEscape(name))
+	return filepath.Join(r.dataRoot, "stacks", url.PathEscape(stack))
 }
+
+// acquire takes one of the runner's slots for a terraform process; release
+// gives it back.
+func (r *Runner) acquire(ctx context.Context) error {
+	select {
+	case r.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (r *Runner) release() { <-r.slots }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,7 +34,34 @@ const fakeVersionEnv = "EKSBG_TEST_FAKE_TERRAFORM_VERSION"
 // workspace.
 const fakeEnvDumpEnv = "EKSBG_TEST_FAKE_TERRAFORM_ENV_DUMP"
 
+// fakeLogEnv makes the test binary a terraform that appends one line per
+// command to the named file: its arguments, then TF_WORKSPACE, TF_DATA_DIR,
+// TF_PLUGIN_CACHE_DIR and AWS_ACCESS_KEY_ID. Its stack has the workspaces
+// default, a and b, and plans without changes.
+const fakeLogEnv = "EKSBG_TEST_FAKE_TERRAFORM_LOG"
+
 func TestMain(m *testing.M) {
+	if log := os.Getenv(fakeLogEnv); log != "" {
+		f, err := os.OpenFile(log, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+		if err != nil {
+			os.Exit(3)
+		}
+		fmt.Fprintf(f, "%s|TF_WORKSPACE=%s|TF_DATA_DIR=%s|TF_PLUGIN_CACHE_DIR=%s|AWS_ACCESS_KEY_ID=%s\n", strings.Join(os.Args[1:], " "),
+			os.Getenv("TF_WORKSPACE"), os.Getenv("TF_DATA_DIR"), os.Getenv("TF_PLUGIN_CACHE_DIR"), os.Getenv("AWS_ACCESS_KEY_ID"))
+		f.Close()
+		switch os.Args[1] {
+		case "version":
+			fmt.Println(`{"terraform_version":"1.11.4","platform":"linux_amd64","provider_selections":{},"terraform_outdated":false}`)
+		case "workspace":
+			fmt.Println("* default\n  a\n  b")
+		case "output":
+			fmt.Println("{}")
+		case "plan":
+			fmt.Println(`{"@level":"info","@message":"Terraform 1.11.4","type":"version","terraform":"1.11.4","ui":"1.2"}`)
+			fmt.Println(`{"@level":"info","@message":"No changes.","type":"change_summary","changes":{"add":0,"change":0,"import":0,"remove":0,"operation":"plan"}}`)
+		}
+		os.Exit(0)
+	}
 	if dump := os.Getenv(fakeEnvDumpEnv); dump != "" {
 		f, err := os.OpenFile(dump, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
 		if err != nil {
@@ -219,8 +247,8 @@ func TestWorkspaceHandles(t *testing.T) {
 		t.Error("the same stack and workspace gave two handles")
 	}
 	c, _ := r.Workspace(dir, "prod")
-	if c.DataDir() == a.DataDir() || filepath.Dir(c.DataDir()) != filepath.Dir(a.DataDir()) {
-		t.Errorf("data dirs %s and %s: want siblings, one per workspace", a.DataDir(), c.DataDir())
+	if c.DataDir() != a.DataDir() {
+		t.Errorf("data dirs %s and %s: want one per stack, shared by its workspaces", a.DataDir(), c.DataDir())
 	}
 	other := stack(t, "drift") // same base name, other directory
 	d, _ := r.Workspace(other, "default")
@@ -486,5 +514,102 @@ func TestWorkspaceRunsWithTheEnvironmentsCredentials(t *testing.T) {
 		if !strings.HasPrefix(line, "version ") && (strings.Contains(line, "AKIAMANAGEMENT") || strings.Contains(line, "AWS_PROFILE=management")) {
 			t.Errorf("the shell's credentials reached terraform: %s", line)
 		}
+	}
+}
+
+// TestTerraformWorkPerStack: a stack is initialised and listed once for
+// all its workspaces, with providers from the runner's plugin cache; each
+// plan is one process choosing its workspace with TF_WORKSPACE and
+// running with its own environment's credentials, also when plans of two
+// workspaces of the stack run at once (go test -race catches a shared
+// environment); a missing workspace is still a *WorkspaceNotFoundError.
+func TestTerraformWorkPerStack(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := filepath.Join(t.TempDir(), "log")
+	t.Setenv(fakeLogEnv, log)
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIASHELL")
+	root := t.TempDir()
+	r, err := New(t.Context(), WithExecPath(self), WithDataDir(root), WithConcurrency(4),
+		WithEnviron(func(ctx context.Context, env *config.Environment) ([]string, error) {
+			return append(os.Environ(), "AWS_ACCESS_KEY_ID=AKIA"+strings.ToUpper(env.Name)), nil
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ws := map[string]*Workspace{}
+	for _, name := range []string{"a", "b", "missing"} {
+		env := &config.Environment{Name: name}
+		env.Network.Terraform.Dir, env.Network.Terraform.Workspace = dir, name
+		if ws[name], err = r.ForEnv(env); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const rounds = 3
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*rounds)
+	for range rounds {
+		for _, name := range []string{"a", "b"} {
+			wg.Go(func() {
+				if p, err := ws[name].Plan(t.Context()); err != nil || p.Changed || len(p.Changes) != 0 {
+					errs <- fmt.Errorf("Plan(%s) = %+v, %v", name, p, err)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	var nf *WorkspaceNotFoundError
+	if _, err := ws["missing"].Plan(t.Context()); !errors.As(err, &nf) || !slices.Equal(nf.Existing, []string{"default", "a", "b"}) {
+		t.Errorf("Plan(missing) error = %v, want *WorkspaceNotFoundError listing default, a, b", err)
+	}
+
+	raw, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	dataDir := ws["a"].DataDir()
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		fields := strings.Split(line, "|")
+		cmd := strings.Fields(fields[0])[0]
+		if cmd == "version" {
+			continue // New's, before any stack
+		}
+		count[cmd]++
+		if fields[2] != "TF_DATA_DIR="+dataDir {
+			t.Errorf("%s ran with %s, want the stack's %s", cmd, fields[2], dataDir)
+		}
+		switch cmd {
+		case "init":
+			if fields[3] != "TF_PLUGIN_CACHE_DIR="+filepath.Join(root, "plugins") {
+				t.Errorf("init ran with %s, want the runner's plugin cache", fields[3])
+			}
+		case "plan":
+			ws := strings.TrimPrefix(fields[1], "TF_WORKSPACE=")
+			if fields[4] != "AWS_ACCESS_KEY_ID=AKIA"+strings.ToUpper(ws) {
+				t.Errorf("plan of workspace %q ran with %s", ws, fields[4])
+			}
+			for _, arg := range []string{"-json", "-detailed-exitcode", "-input=false"} {
+				if !strings.Contains(fields[0], arg) {
+					t.Errorf("plan without %s: %s", arg, fields[0])
+				}
+			}
+			if strings.Contains(fields[0], "-refresh=false") {
+				t.Errorf("plan without refresh: %s", fields[0])
+			}
+		}
+	}
+	// One init and one list for the stack, one more list for the missing
+	// workspace (it may have been created since), one process per plan.
+	want := map[string]int{"init": 1, "workspace": 2, "plan": 2 * rounds}
+	if !maps.Equal(count, want) {
+		t.Errorf("terraform commands = %v, want %v:\n%s", count, want, raw)
 	}
 }

@@ -39,15 +39,18 @@ type DriftOptions struct {
 	Parallel int
 	// Skip names checks not to run.
 	Skip []drift.Kind
+	// Shard, with All, checks only one part of the environments
+	// (--shard I/N); the zero value checks them all.
+	Shard drift.Shard
 }
 
 // NewCmdDrift builds `eksbg drift`.
 func NewCmdDrift(f *Factory, runF func(*DriftOptions) error) *cobra.Command {
 	o := &DriftOptions{}
-	var failOn string
+	var failOn, shard string
 	var skip []string
 	cmd := &cobra.Command{
-		Use:   "drift (--env NAME | --all)",
+		Use:   "drift (--env NAME | --all [--shard I/N])",
 		Short: "Check environments for drift: Terraform, clusters, traffic, Argo CD, capacity, upgrades",
 		Long: `Compare what runs with what should run, for one environment or all of them
 (concurrently), and report every difference with what was expected, what was
@@ -79,12 +82,27 @@ findings, and the error names the environment and the check).`,
   eksbg drift --all -o json > drift.json
 
   # one environment, failing on warnings too, with JUnit XML for the CI's test view
-  eksbg drift --env prod --fail-on warning -o junit > drift.xml`,
+  eksbg drift --env prod --fail-on warning -o junit > drift.xml
+
+  # a quarter of the environments, in job 2 of 4; then one report of the four
+  eksbg drift --all --shard 2/4 -o json > drift-2.json
+  eksbg drift merge drift-1.json drift-2.json drift-3.json drift-4.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Ctx, o.ConfigPath, o.Env = cmd.Context(), f.Globals.ConfigPath, f.Globals.Env
 			if (o.Env != "") == o.All {
 				return usageErrorf("say what to check: --env NAME or --all (exactly one)")
+			}
+			o.Shard = drift.Shard{}
+			if shard != "" {
+				if !o.All {
+					return usageErrorf("--shard splits --all: give --all with it")
+				}
+				sh, err := drift.ParseShard(shard)
+				if err != nil {
+					return usageError{err}
+				}
+				o.Shard = sh
 			}
 			if f.Globals.Output == string(drift.JUnit) {
 				o.Format = drift.JUnit
@@ -122,6 +140,8 @@ findings, and the error names the environment and the check).`,
 	cmd.Flags().StringVar(&o.IgnoreFile, "ignore-file", "", "file of accepted drift (default: "+drift.IgnoreFileName+" beside eksbg.yaml, if there is one)")
 	cmd.Flags().IntVar(&o.Parallel, "parallel", drift.DefaultConcurrency, "environments checked at once")
 	cmd.Flags().StringSliceVar(&skip, "skip", nil, "checks not to run: "+kindList())
+	cmd.Flags().StringVar(&shard, "shard", "", "with --all, check only part I of N of the environments (1/4 .. 4/4), split by a stable hash of their names; combine the JSON reports with 'eksbg drift merge'")
+	cmd.AddCommand(NewCmdDriftMerge(f, nil))
 	return cmd
 }
 
@@ -154,7 +174,7 @@ func runDrift(f *Factory, o *DriftOptions) error {
 	if err != nil {
 		return err
 	}
-	opts := drift.Options{Project: p, Environments: envs, Strict: o.Strict, Skip: o.Skip, Ignore: ign, Concurrency: o.Parallel}
+	opts := drift.Options{Project: p, Environments: envs, Strict: o.Strict, Skip: o.Skip, Ignore: ign, Concurrency: o.Parallel, Shard: o.Shard}
 	// Without terraform the Terraform check fails for every environment
 	// (exit 1) and the others still run: Check makes the runner itself.
 	if !slices.Contains(o.Skip, drift.KindTerraform) {
@@ -166,13 +186,19 @@ func runDrift(f *Factory, o *DriftOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := drift.Write(f.IO.Out, o.Format, rep, o.FailOn); err != nil {
+	return writeDrift(f, rep, o.Format, o.FailOn)
+}
+
+// writeDrift renders the report and returns the error that sets the exit
+// status: checks that could not run (1), findings at or above failOn (2).
+func writeDrift(f *Factory, rep *drift.Report, format output.Format, failOn findings.Severity) error {
+	if err := drift.Write(f.IO.Out, format, rep, failOn); err != nil {
 		return err
 	}
 	if rep.Failed() {
 		return checkErrors(rep)
 	}
-	if rep.FailsOn(o.FailOn) {
+	if rep.FailsOn(failOn) {
 		return &FindingsError{Summary: rep.Headline()}
 	}
 	return nil

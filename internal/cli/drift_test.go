@@ -233,6 +233,8 @@ func TestDriftUsage(t *testing.T) {
 		{"drift", "--all", "-o", "xml"},
 		{"drift", "--all", "--parallel", "0"},
 		{"drift", "--all", "--skip", "terraform,nodes"},
+		{"drift", "--env", "demo", "--shard", "1/2"},
+		{"drift", "--all", "--shard", "5/4"},
 	} {
 		_, stderr, code := run(t, args...)
 		if code != ExitError || !strings.Contains(stderr, "eksbg drift --help") {
@@ -241,6 +243,23 @@ func TestDriftUsage(t *testing.T) {
 	}
 	if _, stderr, _ := run(t, "drift", "--all", "-o", "xml"); !strings.Contains(stderr, "table, json, yaml, markdown, junit") {
 		t.Errorf("-o xml: %q", stderr)
+	}
+	if _, stderr, code := run(t, "drift", "merge"); code != ExitError || !strings.Contains(stderr, "eksbg drift merge --help") {
+		t.Errorf("drift merge without files: exit %d, stderr %q", code, stderr)
+	}
+	// merge: one report and one exit status from the shards' JSON.
+	dir := t.TempDir()
+	for i, envs := range []string{`[]`, `[{"environment":"b","findings":[{"environment":"b","kind":"cluster","resource":"cluster/b","field":"version","expected":"1.32","actual":"1.31","severity":"drift","fix":"x"}]}]`} {
+		doc := `{"apiVersion":"eksbg.io/v1alpha1","kind":"DriftReport","checkedAt":"2026-03-02T03:00:00Z","environments":` + envs + `}`
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%d.json", i)), []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out, stderr, code := run(t, "drift", "merge", filepath.Join(dir, "0.json"), filepath.Join(dir, "1.json"), "-o", "json"); code != ExitFindings || !strings.Contains(out, `"drift": 1`) {
+		t.Errorf("drift merge: exit %d, stdout %s, stderr %q", code, out, stderr)
+	}
+	if _, stderr, code := run(t, "drift", "merge", filepath.Join(dir, "1.json"), filepath.Join(dir, "1.json")); code != ExitError || !strings.Contains(stderr, "environment b is in reports 1 and 2") {
+		t.Errorf("drift merge of one environment twice: exit %d, stderr %q", code, stderr)
 	}
 	if _, stderr, code := run(t, "drift", "--config", filepath.Join(t.TempDir(), "none.yaml"), "--all"); code != ExitError || !strings.Contains(stderr, "not found") {
 		t.Errorf("missing config: exit %d, stderr %q", code, stderr)

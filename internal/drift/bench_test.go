@@ -83,7 +83,10 @@ func benchScenario(n int) *scenario.Scenario {
 		Timing: scenario.Timing{TargetInitial: 0.1},
 		Quotas: map[string]float64{"ec2/L-1216C47A": 4096, "ec2/L-34B43A08": 512, "eks/L-1194D53C": 1000, "eks/L-6D54EA21": 30, "eks/L-BD136A63": 450,
 			"vpc/L-DF5E4CA3": 50000, "elasticloadbalancing/L-B22855CB": 3000, "elasticloadbalancing/L-7EED9B64": 100}}
-	vpc := scenario.VPC{ID: "vpc-0be00000000000001", CIDR: "10.64.0.0/16"}
+	vpc := scenario.VPC{ID: "vpc-0be00000000000001", CIDR: "10.64.0.0/14"}
+	// Node subnets are /24s from 10.64.0.0 on, skipping 10.64.250-253
+	// (control plane and load balancers): 2 per environment, up to 500.
+	cidr := func(k int) string { return fmt.Sprintf("10.%d.%d.0/24", 64+k/250, k%250) }
 	id := func(n int) string { return fmt.Sprintf("subnet-0be%014x", n) }
 	cp := []string{id(1000), id(1001)}
 	lb := []string{id(1002), id(1003)}
@@ -94,11 +97,11 @@ func benchScenario(n int) *scenario.Scenario {
 	s.Clusters = append(s.Clusters, scenario.Cluster{Name: "mgmt", Version: "1.33", Subnets: cp, Tags: map[string]string{"eksbg.io/argocd-management": "true"}})
 	var rules []scenario.Rule
 	for i := range n {
-		env := fmt.Sprintf("env-%02d", i)
+		env := envName(n, i)
 		nodes := []string{id(2 * i), id(2*i + 1)}
 		vpc.Subnets = append(vpc.Subnets,
-			scenario.Subnet{ID: nodes[0], AZ: "us-east-1a", CIDR: fmt.Sprintf("10.64.%d.0/24", 2*i)},
-			scenario.Subnet{ID: nodes[1], AZ: "us-east-1b", CIDR: fmt.Sprintf("10.64.%d.0/24", 2*i+1)})
+			scenario.Subnet{ID: nodes[0], AZ: "us-east-1a", CIDR: cidr(2 * i)},
+			scenario.Subnet{ID: nodes[1], AZ: "us-east-1b", CIDR: cidr(2*i + 1)})
 		s.Clusters = append(s.Clusters, scenario.Cluster{Name: env + "-blue", Version: "1.32", Subnets: cp,
 			Tags: map[string]string{"eksbg.io/environment": env, "eksbg.io/color": "blue"},
 			Nodegroups: []scenario.Nodegroup{{Name: "general", InstanceType: "m5.large", CapacityType: "ON_DEMAND", Desired: 2, Min: 1, Max: 4,
@@ -118,6 +121,14 @@ func benchScenario(n int) *scenario.Scenario {
 			Listeners: []scenario.Listener{{Port: 80, DefaultForward: rs[0].Forward[:1], Rules: rs}}})
 	}
 	return s
+}
+
+// envName is the i-th of n environments: env-00 .. env-49, env-000 .. env-199.
+func envName(n, i int) string {
+	if n > 100 {
+		return fmt.Sprintf("env-%03d", i)
+	}
+	return fmt.Sprintf("env-%02d", i)
 }
 
 // startManagement runs one real control plane for Argo CD's side (its
@@ -312,7 +323,7 @@ func BenchmarkDriftAll(b *testing.B) {
 				// The slowest of a sample of single environments (they are alike).
 				var slowest time.Duration
 				for _, i := range []int{0, n / 3, 2 * n / 3, n - 1} {
-					w, _, _ := drift(append([]string{"--env", fmt.Sprintf("env-%02d", i)}, variant.args...)...)
+					w, _, _ := drift(append([]string{"--env", envName(n, i)}, variant.args...)...)
 					slowest = max(slowest, w)
 				}
 				sum.all += wall

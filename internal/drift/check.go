@@ -62,6 +62,9 @@ type Options struct {
 	// already described (the capacity check counts its pods); nil uses
 	// kubeaccess.ForCluster.
 	ClusterREST func(ctx context.Context, cfg aws.Config, c *ekstypes.Cluster) (*rest.Config, error)
+	// Shard, when set, keeps only its part of the environments (those of
+	// Environments, or else all of them): see Shard.Owns.
+	Shard Shard
 	// Concurrency bounds the environments checked at once; 0 means
 	// DefaultConcurrency.
 	Concurrency int
@@ -94,6 +97,7 @@ func Check(ctx context.Context, o Options) (*Report, error) {
 			envs = append(envs, e)
 		}
 	}
+	envs = slices.DeleteFunc(envs, func(e *config.Environment) bool { return !o.Shard.Owns(e.Name) })
 	c := newChecker(o)
 	now := c.now()
 	r := &Report{APIVersion: APIVersion, Kind: ReportKind, CheckedAt: now.UTC(), Strict: o.Strict,

@@ -143,6 +143,40 @@ func TestSandboxDrift(t *testing.T) {
 		}
 	})
 
+	// drift --all equals the merge of --shard 1/4 .. 4/4, finding for
+	// finding, with drift in one environment and a skipped check in the
+	// other; each shard's report goes through JSON, as eksbg drift merge
+	// reads it.
+	t.Run("shards merge to the whole", func(t *testing.T) {
+		nodegroup(t, "--scaling-config minSize=3,maxSize=12,desiredSize=6")
+		defer nodegroup(t, "--scaling-config minSize=3,maxSize=9,desiredSize=6")
+		whole := c.check(t, drift.Options{})
+		if whole.Summary.Drift == 0 {
+			t.Fatalf("no drift to shard:\n%s", dump(whole))
+		}
+		var shards []*drift.Report
+		for i := 1; i <= 4; i++ {
+			r := c.check(t, drift.Options{Shard: drift.Shard{Index: i, Count: 4}})
+			b, err := json.Marshal(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			back := &drift.Report{}
+			if err := json.Unmarshal(b, back); err != nil {
+				t.Fatal(err)
+			}
+			shards = append(shards, back)
+		}
+		merged, err := drift.Merge(shards...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		merged.CheckedAt = whole.CheckedAt
+		if dump(merged) != dump(whole) {
+			t.Errorf("merged shards:\n%s\nwant drift --all:\n%s", dump(merged), dump(whole))
+		}
+	})
+
 	t.Run("desired size and subnets filling up", func(t *testing.T) {
 		// Within maxSize: the autoscaler's business, except that the new
 		// nodes take the addresses green would need in us-east-1c.
