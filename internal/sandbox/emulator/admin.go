@@ -17,7 +17,7 @@ import (
 
 // The admin API lives under /_sandbox/ (docs/sandbox.md):
 //
-//	GET    /_sandbox/health   liveness, account and region
+//	GET    /_sandbox/health   liveness, account, region and scenario
 //	GET    /_sandbox/calls    per-operation call counters
 //	DELETE /_sandbox/calls    reset the counters
 //	GET    /_sandbox/faults   fault rules in force
@@ -34,9 +34,11 @@ func (s *Server) serveAdmin(rw http.ResponseWriter, r *http.Request) {
 	}
 	switch r.URL.Path {
 	case "/_sandbox/health":
-		s.mu.Lock()
-		out := map[string]any{"status": "ok", "account": s.world.Account, "region": s.world.Region}
-		s.mu.Unlock()
+		sv := s.Served()
+		out := map[string]any{"status": "ok", "account": sv.Account, "region": sv.Region}
+		if sv.Scenario != nil {
+			out["scenario"], out["scenarioSha256"] = sv.Scenario.Name, sv.Scenario.SHA256
+		}
 		writeJSON(rw, http.StatusOK, out)
 	case "/_sandbox/calls":
 		switch r.Method {

@@ -40,8 +40,12 @@ type restRouter func(method, path string) (op string, params map[string]string, 
 
 // Options configure a Server.
 type Options struct {
-	// Scenario builds the world when StatePath holds none.
+	// Scenario builds the world when StatePath holds none. A saved world
+	// built from another scenario is refused (ScenarioMismatchError).
 	Scenario *scenario.Scenario
+	// ScenarioName is what the world records of Scenario: its built-in
+	// name or its file (default "scenario").
+	ScenarioName string
 	// StatePath persists the world; "" keeps it in memory only.
 	StatePath string
 	// Clock returns the current time of the simulated world; default
@@ -113,6 +117,17 @@ func New(opts Options) (*Server, error) {
 	if s.rng == nil {
 		s.rng = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	}
+	var record ScenarioRecord
+	if opts.Scenario != nil {
+		digest, err := ScenarioDigest(opts.Scenario)
+		if err != nil {
+			return nil, err
+		}
+		record = ScenarioRecord{Name: opts.ScenarioName, SHA256: digest}
+		if record.Name == "" {
+			record.Name = "scenario"
+		}
+	}
 	var w *World
 	if opts.StatePath != "" {
 		loaded, err := LoadWorld(opts.StatePath)
@@ -124,6 +139,11 @@ func New(opts Options) (*Server, error) {
 			return nil, err
 		}
 	}
+	if w != nil && opts.Scenario != nil {
+		if err := checkScenario(opts.StatePath, w, record); err != nil {
+			return nil, err
+		}
+	}
 	if w == nil {
 		if opts.Scenario == nil {
 			return nil, fmt.Errorf("no scenario and no saved state at %q", opts.StatePath)
@@ -132,6 +152,7 @@ func New(opts Options) (*Server, error) {
 		if err != nil {
 			return nil, fmt.Errorf("building the sandbox world: %w", err)
 		}
+		built.Scenario = &record
 		w = built
 		if opts.StatePath != "" {
 			if err := SaveWorld(opts.StatePath, w); err != nil {
@@ -155,6 +176,33 @@ func (s *Server) register(service, op string, f opFunc) {
 		s.ops[service] = map[string]opFunc{}
 	}
 	s.ops[service][op] = f
+}
+
+// Served describes the world a server serves: its account and region, and
+// the scenario it was built from (nil for a world saved without a record).
+type Served struct {
+	Account  string
+	Region   string
+	Scenario *ScenarioRecord
+	// Credential is the world's first credential, the one clients use.
+	Credential scenario.Credential
+}
+
+// Served says which world s serves, which is the saved one when it
+// resumed a state file.
+func (s *Server) Served() Served {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w := s.world
+	out := Served{Account: w.Account, Region: w.Region, Credential: DefaultCredential}
+	if w.Scenario != nil {
+		rec := *w.Scenario
+		out.Scenario = &rec
+	}
+	if len(w.Credentials) > 0 {
+		out.Credential = w.Credentials[0]
+	}
+	return out
 }
 
 // Now is the emulator's current time (the clock plus any admin offset).
