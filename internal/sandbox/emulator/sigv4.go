@@ -4,7 +4,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -92,8 +91,8 @@ func (v *sigv4) scope() string {
 	return v.scopeDate + "/" + v.region + "/" + v.service + "/" + sigv4Terminator
 }
 
-// authKind is why a request is refused; authFailure turns it into the
-// error each service answers with.
+// authKind is why a request is refused; authError.render turns it into
+// the error each service answers with.
 type authKind int
 
 const (
@@ -181,8 +180,12 @@ func (e *authError) render(req *wire.Request) *wire.APIError {
 		} else {
 			out = signatureError(svc, e.msg)
 		}
-	case authBadSignature, authPayloadMismatch:
-		out = signatureError(svc, msgSignatureMismatch)
+	case authBadSignature:
+		msg := e.msg
+		if msg == "" {
+			msg = msgSignatureMismatch
+		}
+		out = signatureError(svc, msg)
 	default: // wrong region or service
 		out = signatureError(svc, e.msg)
 	}
@@ -213,7 +216,11 @@ func (e *authError) renderS3() *wire.APIError {
 	case authExpired:
 		out = wire.Errorf(http.StatusForbidden, "AccessDenied", "Request has expired")
 	case authBadSignature:
-		out = wire.Errorf(http.StatusForbidden, "SignatureDoesNotMatch", "%s", msgS3SignatureMismatch)
+		msg := e.msg
+		if msg == "" {
+			msg = msgS3SignatureMismatch
+		}
+		out = wire.Errorf(http.StatusForbidden, "SignatureDoesNotMatch", "%s", msg)
 	case authPayloadMismatch:
 		out = wire.BadRequest("XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.")
 	case authMissingPayloadHash:
@@ -537,9 +544,6 @@ func (v *sigv4) stringToSign(canonical string) string {
 	return sigv4Algorithm + "\n" + v.amzDate + "\n" + v.scope() + "\n" + hexSHA256([]byte(canonical))
 }
 
-// errPayloadHash marks a payload hash the request may not use.
-var errPayloadHash = errors.New("bad payload hash")
-
 // choosePayloadHash sets the payload hash the canonical request carries.
 // S3 takes the client's x-amz-content-sha256 (required on header-signed
 // requests, UNSIGNED-PAYLOAD by default on presigned ones); every other
@@ -560,7 +564,7 @@ func (v *sigv4) choosePayloadHash(req *wire.Request) *authError {
 		v.payloadHash = h
 	default:
 		if b, err := hex.DecodeString(h); err != nil || len(b) != sha256.Size {
-			return refuse(authBadPayloadHash, "%v: %q", errPayloadHash, h)
+			return refuse(authBadPayloadHash, "x-amz-content-sha256 %q is not a payload hash S3 knows", h)
 		}
 		v.payloadHash = h
 	}
@@ -621,7 +625,8 @@ func (v *sigv4) verify(req *wire.Request, secret string) *authError {
 	sts := v.stringToSign(canonical)
 	want := hex.EncodeToString(hmacSHA256(key, sts))
 	if !hmac.Equal([]byte(want), []byte(v.signature)) {
-		e := refuse(authBadSignature, "signature mismatch")
+		e := &authError{kind: authBadSignature} // AWS's message
+
 		if req.Service == wire.ServiceS3 {
 			// S3 tells the client what it signed, to debug with.
 			e.with("AWSAccessKeyId", v.accessKeyID).with("StringToSign", sts).

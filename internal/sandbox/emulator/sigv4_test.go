@@ -186,6 +186,15 @@ func TestSigV4Refusals(t *testing.T) {
 		{"s3 unsigned x-amz header", s3List, good, func(r *http.Request) { r.Header.Set("X-Amz-Expected-Bucket-Owner", "111122223333") }, 403, "AccessDenied"},
 
 		{"sts tampered body", sts, good, tamperBody, 403, "SignatureDoesNotMatch"},
+		{"sts date of another day than the scope", sts, good, func(r *http.Request) {
+			r.Header.Set("X-Amz-Date", now.Add(-24*time.Hour).UTC().Format("20060102T150405Z"))
+		}, 403, "SignatureDoesNotMatch"},
+		{"eks signature not hex", eksList, good, func(r *http.Request) {
+			r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), "Signature=", "Signature=zz", 1))
+		}, 403, "InvalidSignatureException"},
+		{"eks host not signed", eksList, good, func(r *http.Request) {
+			r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), "SignedHeaders=host;", "SignedHeaders=", 1))
+		}, 403, "IncompleteSignature"},
 		{"s3 tampered body", s3Put, good, func(r *http.Request) {
 			r.Body, r.ContentLength = io.NopCloser(strings.NewReader("tamper")), 6
 		}, 400, "XAmzContentSHA256Mismatch"},
