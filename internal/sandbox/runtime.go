@@ -22,11 +22,14 @@ import (
 // shows it.
 type Runtime struct {
 	// PID is the `sandbox serve` process.
-	PID       int       `json:"pid"`
-	URL       string    `json:"url"`
-	Scenario  string    `json:"scenario"`
-	StatePath string    `json:"statePath,omitempty"`
-	StartedAt time.Time `json:"startedAt"`
+	PID int    `json:"pid"`
+	URL string `json:"url"`
+	// Scenario is the scenario the served world was built from, and
+	// ScenarioSHA256 its digest (emulator.ScenarioDigest).
+	Scenario       string    `json:"scenario"`
+	ScenarioSHA256 string    `json:"scenarioSha256,omitempty"`
+	StatePath      string    `json:"statePath,omitempty"`
+	StartedAt      time.Time `json:"startedAt"`
 	// Ready is true once the emulator serves and every control plane is up.
 	Ready bool `json:"ready"`
 	// Error says why the sandbox did not get ready.

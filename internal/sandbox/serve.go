@@ -71,6 +71,7 @@ func Serve(ctx context.Context, o ServeOptions) error {
 	if err != nil {
 		return err
 	}
+	resumed := false
 	if o.StatePath != "" {
 		if err := os.MkdirAll(filepath.Dir(o.StatePath), 0o700); err != nil {
 			return fmt.Errorf("creating state directory: %w", err)
@@ -80,25 +81,36 @@ func Serve(ctx context.Context, o ServeOptions) error {
 				return fmt.Errorf("discarding old state: %w", err)
 			}
 		}
+		_, err := os.Stat(o.StatePath)
+		resumed = err == nil
 	}
-	srv, err := emulator.New(emulator.Options{Scenario: sc, StatePath: o.StatePath, Logger: o.Logger})
+	srv, err := emulator.New(emulator.Options{Scenario: sc, ScenarioName: o.Scenario, StatePath: o.StatePath, Logger: o.Logger})
 	if err != nil {
 		return err
+	}
+	// The banner and the runtime file describe the world served, which
+	// is the saved one when the state file was resumed.
+	served := srv.Served()
+	scenarioName, scenarioSHA := o.Scenario, ""
+	if served.Scenario != nil {
+		scenarioName, scenarioSHA = served.Scenario.Name, served.Scenario.SHA256
 	}
 	l, err := net.Listen("tcp", o.Addr)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w (is another sandbox running? see 'eksbg sandbox status')", o.Addr, err)
 	}
 	url := "http://" + l.Addr().String()
-	cred := emulator.DefaultCredential
-	if len(sc.Credentials) > 0 {
-		cred = sc.Credentials[0]
-	}
+	cred := served.Credential
 	state := o.StatePath
-	if state == "" {
+	switch {
+	case state == "":
 		state = "(in memory)"
+	case resumed:
+		state += " (resumed)"
+	default:
+		state += " (new)"
 	}
-	fmt.Fprintf(o.Out, `AWS API emulator serving account %s in %s at %s
+	fmt.Fprintf(o.Out, `AWS API emulator serving account %s in %s (scenario %s) at %s
 state: %s
 
 Point AWS clients at it with:
@@ -108,8 +120,9 @@ Point AWS clients at it with:
   export AWS_SECRET_ACCESS_KEY=%s
 
 Admin API: %s/_sandbox/ (docs/sandbox.md). Ctrl-C stops it.
-`, sc.Account, sc.Region, url, state, url, sc.Region, cred.AccessKeyID, cred.SecretAccessKey, url)
-	rt := &Runtime{PID: os.Getpid(), URL: url, Scenario: o.Scenario, StatePath: o.StatePath, StartedAt: time.Now().UTC()}
+`, served.Account, served.Region, scenarioName, url, state, url, served.Region, cred.AccessKeyID, cred.SecretAccessKey, url)
+	rt := &Runtime{PID: os.Getpid(), URL: url, Scenario: scenarioName, ScenarioSHA256: scenarioSHA, StatePath: o.StatePath,
+		StartedAt: time.Now().UTC()}
 	if o.RuntimeFile != "" {
 		if err := rt.write(o.RuntimeFile); err != nil {
 			return err

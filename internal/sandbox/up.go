@@ -79,9 +79,21 @@ func Up(ctx context.Context, o UpOptions) (*UpResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	sc, err := LoadScenario(o.Scenario)
+	if err != nil {
+		return nil, err
+	}
+	digest, err := emulator.ScenarioDigest(sc)
+	if err != nil {
+		return nil, err
+	}
 	if rt != nil && sandboxProcess(rt.PID) {
 		if !rt.Ready {
 			return nil, fmt.Errorf("a sandbox (pid %d) is starting or failed to start (%s): wait, or run 'eksbg sandbox down'", rt.PID, rt.Error)
+		}
+		if rt.ScenarioSHA256 != digest {
+			return nil, fmt.Errorf("%w: a sandbox (pid %d) already runs scenario %s, not %s: run 'eksbg sandbox down' first, "+
+				"or 'eksbg sandbox up --scenario %s' to keep it", emulator.ErrScenarioMismatch, rt.PID, rt.Scenario, o.Scenario, rt.Scenario)
 		}
 		fmt.Fprintf(o.Out, "==> a sandbox already runs (pid %d) at %s; rewriting the workspace\n", rt.PID, rt.URL)
 		res.AlreadyRunning = true
@@ -93,6 +105,13 @@ func Up(ctx context.Context, o UpOptions) (*UpResult, error) {
 		}
 		if err := os.MkdirAll(filepath.Dir(o.StatePath), 0o700); err != nil {
 			return nil, err
+		}
+		// Refuse here, with serve's message, rather than in the log of a
+		// serve that exits.
+		if !o.Fresh {
+			if err := emulator.CheckSavedScenario(o.StatePath, o.Scenario, sc); err != nil {
+				return nil, err
+			}
 		}
 		logPath := filepath.Join(filepath.Dir(o.StatePath), "sandbox.log")
 		done := step("starting the sandbox (scenario %s) in the background; log: %s", o.Scenario, logPath)

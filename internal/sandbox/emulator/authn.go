@@ -109,10 +109,11 @@ func (s *Server) serveAuthn(rw http.ResponseWriter, r *http.Request) {
 		adminError(rw, http.StatusNotFound, "no cluster named "+name)
 		return
 	}
-	// The base clock, not the admin offset: POST /_sandbox/clock moves
-	// simulated AWS state forward, and must not expire tokens signed at the
-	// real time. Tests expire tokens by moving Options.Clock.
-	st := v.review(in.Spec.Token, s.opts.Clock())
+	// The clock every signature is judged by (sigv4.go), not the
+	// simulated one: POST /_sandbox/clock moves simulated AWS state
+	// forward, and must not expire tokens signed at the real time. Tests
+	// expire tokens by moving Options.SigningClock.
+	st := v.review(in.Spec.Token, s.signingNow())
 	if st.Authenticated {
 		s.opts.Logger.Debug("EKS token accepted", "cluster", name, "username", st.User.Username)
 	} else {

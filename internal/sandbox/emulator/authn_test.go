@@ -57,6 +57,12 @@ clusters:
     subnets: [subnet-0a00000000000a001, subnet-0a00000000000b001]
 `
 
+// withSigningClock sets the clock the emulator judges signatures and EKS
+// tokens by.
+func withSigningClock(now func() time.Time) sandboxtest.Option {
+	return func(o *emulator.Options) { o.SigningClock = now }
+}
+
 // authnStart is the emulator's clock at the start of the tests; 1.32 is
 // supported then.
 var authnStart = time.Date(2025, time.June, 1, 12, 0, 0, 0, time.UTC)
@@ -169,7 +175,7 @@ func refused(t *testing.T, got map[string]any, reason error) {
 
 func TestAuthnWebhook(t *testing.T) {
 	clock := sandboxtest.NewClock(authnStart)
-	env := sandboxtest.StartYAML(t, authnScenario, sandboxtest.WithClock(clock.Now))
+	env := sandboxtest.StartYAML(t, authnScenario, sandboxtest.WithClock(clock.Now), withSigningClock(clock.Now))
 	now := authnStart
 	const v1 = "authentication.k8s.io/v1"
 	adminExtra := func(arn, akid, canonical, session string) map[string]string {
@@ -278,6 +284,8 @@ func TestAuthnWebhook(t *testing.T) {
 // its caller, unless bootstrapClusterCreatorAdminPermissions is false.
 func TestAuthnCreator(t *testing.T) {
 	clock := sandboxtest.NewClock(authnStart)
+	// The SDK signs CreateCluster at the real time, so the tokens are
+	// signed at it too.
 	env := sandboxtest.StartYAML(t, authnScenario, sandboxtest.WithClock(clock.Now))
 	ctx := context.Background()
 	for _, tc := range []struct {
@@ -298,7 +306,7 @@ func TestAuthnCreator(t *testing.T) {
 			if _, err := eks.NewFromConfig(viewer.config(env)).CreateCluster(ctx, in); err != nil {
 				t.Fatal(err)
 			}
-			_, got := review(t, env, tc.name, "authentication.k8s.io/v1", viewer.token(t, env, tc.name, clock.Now()))
+			_, got := review(t, env, tc.name, "authentication.k8s.io/v1", viewer.token(t, env, tc.name, time.Now()))
 			if tc.admin {
 				accepted(t, got, "authentication.k8s.io/v1", "arn:aws:iam::111122223333:user/viewer", []string{"system:masters"},
 					map[string]string{"arn": "arn:aws:iam::111122223333:user/viewer", "accessKeyId": viewer.akid,
@@ -308,7 +316,7 @@ func TestAuthnCreator(t *testing.T) {
 			}
 			// The scenario's first credential made the scenario's clusters,
 			// not this one.
-			_, got = review(t, env, tc.name, "authentication.k8s.io/v1", admin.token(t, env, tc.name, clock.Now()))
+			_, got = review(t, env, tc.name, "authentication.k8s.io/v1", admin.token(t, env, tc.name, time.Now()))
 			refused(t, got, nil)
 		})
 	}

@@ -514,9 +514,7 @@ func TestCloudWatchJSON10(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodPost, d.env.URL+"/", bytes.NewBufferString(body))
 	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
 	req.Header.Set("X-Amz-Target", "GraniteServiceVersion20100801.GetMetricData")
-	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+emulator.DefaultCredential.AccessKeyID+
-		"/20260302/us-east-1/monitoring/aws4_request, SignedHeaders=host;x-amz-date, Signature=0")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(signedDefault(t, req, []byte(body), "monitoring", d.env.Region))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1299,10 +1299,10 @@ func benchENIsBySubnet(b *testing.B, env *sandboxtest.Env, subnets []string) {
 		return out
 	}
 	serve := func(b *testing.B, form url.Values) int {
-		req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(form.Encode()))
+		body := form.Encode()
+		req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-		req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+emulator.DefaultCredential.AccessKeyID+
-			"/20260101/"+env.Region+"/ec2/aws4_request, SignedHeaders=host, Signature=0")
+		signedDefault(b, req, []byte(body), "ec2", env.Region)
 		rec := httptest.NewRecorder()
 		env.Server.ServeHTTP(rec, req)
 		if rec.Code != http.StatusOK {

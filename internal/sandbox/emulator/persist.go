@@ -1,12 +1,100 @@
 package emulator
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 
 	"github.com/eksbg/eksbg/internal/atomicfile"
+	"github.com/eksbg/eksbg/internal/sandbox/scenario"
 )
+
+// ScenarioRecord names the scenario a world was built from.
+type ScenarioRecord struct {
+	// Name is the built-in scenario's name or the file's path, as given.
+	Name string `json:"name"`
+	// SHA256 is ScenarioDigest of the scenario.
+	SHA256 string `json:"sha256"`
+}
+
+// ScenarioDigest is the hex SHA-256 of a scenario's content: of its parsed
+// form, so that comments and layout do not count and any change of what it
+// builds does.
+func ScenarioDigest(sc *scenario.Scenario) (string, error) {
+	b, err := json.Marshal(sc)
+	if err != nil {
+		return "", fmt.Errorf("hashing the scenario: %w", err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// ErrScenarioMismatch is wrapped by every *ScenarioMismatchError.
+var ErrScenarioMismatch = errors.New("the saved sandbox world was built from another scenario")
+
+// ScenarioMismatchError says that a saved world was built from another
+// scenario than the one asked for, and what to do.
+type ScenarioMismatchError struct {
+	StatePath string
+	// Saved is the world's scenario; nil for a world saved before worlds
+	// recorded theirs.
+	Saved     *ScenarioRecord
+	Requested ScenarioRecord
+}
+
+func (e *ScenarioMismatchError) Error() string {
+	switch {
+	case e.Saved == nil:
+		return fmt.Sprintf("%v: %s records no scenario (it was saved by an older eksbg), so it cannot be checked against scenario %s: "+
+			"start over from %s with --fresh (the saved world is discarded)", ErrScenarioMismatch, e.StatePath, e.Requested.Name, e.Requested.Name)
+	case e.Saved.Name == e.Requested.Name:
+		return fmt.Sprintf("%v: %s was built from scenario %s (sha256 %.12s), whose content has changed since (now sha256 %.12s): "+
+			"start over from the new %s with --fresh (the saved world is discarded), or restore the old %s to resume it",
+			ErrScenarioMismatch, e.StatePath, e.Saved.Name, e.Saved.SHA256, e.Requested.SHA256, e.Requested.Name, e.Saved.Name)
+	}
+	return fmt.Sprintf("%v: %s was built from scenario %s, not %s: start over from %s with --fresh (the saved world is discarded), "+
+		"or resume the saved world with --scenario %s", ErrScenarioMismatch, e.StatePath, e.Saved.Name, e.Requested.Name,
+		e.Requested.Name, e.Saved.Name)
+}
+
+func (e *ScenarioMismatchError) Unwrap() error { return ErrScenarioMismatch }
+
+// checkScenario returns a *ScenarioMismatchError unless w was built from
+// the scenario want. The content decides: the same scenario under another
+// path is the same world.
+func checkScenario(path string, w *World, want ScenarioRecord) error {
+	if w.Scenario != nil && w.Scenario.SHA256 == want.SHA256 {
+		return nil
+	}
+	return &ScenarioMismatchError{StatePath: path, Saved: w.Scenario, Requested: want}
+}
+
+// CheckSavedScenario reports whether the world saved at path may be
+// resumed with scenario sc (named name): nil when it was built from sc or
+// when nothing is saved there, a *ScenarioMismatchError when not.
+func CheckSavedScenario(path, name string, sc *scenario.Scenario) error {
+	digest, err := ScenarioDigest(sc)
+	if err != nil {
+		return err
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading sandbox state: %w", err)
+	}
+	var saved struct {
+		Scenario *ScenarioRecord `json:"scenario"`
+	}
+	if err := json.Unmarshal(b, &saved); err != nil {
+		return fmt.Errorf("reading sandbox state %s: %w (start over with --fresh)", path, err)
+	}
+	return checkScenario(path, &World{Scenario: saved.Scenario}, ScenarioRecord{Name: name, SHA256: digest})
+}
 
 // SaveWorld writes the world to path atomically (temporary file, fsync,
 // rename, fsync of the directory), readable by its owner only.

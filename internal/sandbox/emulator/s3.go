@@ -83,13 +83,6 @@ func s3NotImplemented(req *wire.Request) *wire.APIError {
 		req.HTTP.Method, req.HTTP.URL.Path)
 }
 
-func s3AuthError(code string) *wire.APIError {
-	if code == "MissingAuthenticationToken" {
-		return wire.Errorf(http.StatusForbidden, "AccessDenied", "Access Denied")
-	}
-	return wire.Errorf(http.StatusForbidden, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
-}
-
 func noSuchBucket(name string) *wire.APIError {
 	return wire.Errorf(http.StatusNotFound, "NoSuchBucket", "The specified bucket does not exist").With("BucketName", name)
 }
@@ -296,7 +289,7 @@ func s3PutObject(c *call) (any, *wire.APIError) {
 		return nil, wire.BadRequest("KeyTooLongError", "Your key is too long")
 	}
 	h := c.req.HTTP.Header
-	payload, aerr := readS3Payload(c.req)
+	payload, aerr := readS3Payload(c.req, c.sig)
 	if aerr != nil {
 		return nil, aerr
 	}

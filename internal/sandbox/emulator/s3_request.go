@@ -3,6 +3,7 @@ package emulator
 import (
 	"bufio"
 	"bytes"
+	"crypto/hmac"
 	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -40,7 +41,9 @@ func s3Route(r *http.Request) (string, map[string]string) {
 	q := r.URL.Query()
 	allowed := func(keys ...string) bool {
 		for k := range q {
-			if k != "x-id" && !slices.Contains(keys, k) {
+			// x-id names the operation for SDKs; X-Amz-* are a presigned
+			// URL's signature and the headers hoisted into it.
+			if k != "x-id" && !slices.Contains(keys, k) && !strings.HasPrefix(strings.ToLower(k), "x-amz-") {
 				return false
 			}
 		}
@@ -137,25 +140,27 @@ type s3Payload struct {
 	trailers http.Header
 }
 
-// readS3Payload decodes a PutObject body and checks the integrity headers
-// S3 checks: Content-MD5, a hex x-amz-content-sha256 and
-// x-amz-decoded-content-length.
-func readS3Payload(req *wire.Request) (s3Payload, *wire.APIError) {
+// readS3Payload decodes a PutObject body and checks what S3 checks of it:
+// the chunk and trailer signatures of a signed aws-chunked body,
+// x-amz-decoded-content-length and Content-MD5. (A hex x-amz-content-sha256
+// was checked with the request's signature, sigv4.go.)
+func readS3Payload(req *wire.Request, sig *sigv4) (s3Payload, *wire.APIError) {
 	h := req.HTTP.Header
 	p := s3Payload{data: req.Body, trailers: http.Header{}}
 	sha := h.Get("x-amz-content-sha256")
 	if strings.Contains(h.Get("Content-Encoding"), "aws-chunked") || strings.HasPrefix(sha, "STREAMING-") {
-		data, trailers, err := decodeAWSChunked(req.Body)
+		body, err := decodeAWSChunked(req.Body)
 		if err != nil {
 			return p, wire.BadRequest("IncompleteBody", "The request body is not valid aws-chunked encoding: %v", err)
 		}
-		p.data, p.trailers = data, trailers
-		if n := h.Get("x-amz-decoded-content-length"); n != "" && n != strconv.Itoa(len(data)) {
-			return p, wire.BadRequest("IncompleteBody", "You did not provide the number of bytes specified by the x-amz-decoded-content-length HTTP header")
+		if sig != nil && (sha == streamingSigned || sha == streamingSignedTrailer) {
+			if err := sig.verifyChunks(body, sha == streamingSignedTrailer); err != nil {
+				return p, wire.Errorf(http.StatusForbidden, "SignatureDoesNotMatch", "%s", msgS3SignatureMismatch).With("Detail", err.Error())
+			}
 		}
-	} else if len(sha) == 64 {
-		if sum := sha256.Sum256(p.data); hex.EncodeToString(sum[:]) != strings.ToLower(sha) {
-			return p, wire.BadRequest("XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.")
+		p.data, p.trailers = body.data(), body.trailers
+		if n := h.Get("x-amz-decoded-content-length"); n != "" && n != strconv.Itoa(len(p.data)) {
+			return p, wire.BadRequest("IncompleteBody", "You did not provide the number of bytes specified by the x-amz-decoded-content-length HTTP header")
 		}
 	}
 	if md := h.Get("Content-MD5"); md != "" {
@@ -170,37 +175,62 @@ func readS3Payload(req *wire.Request) (s3Payload, *wire.APIError) {
 	return p, nil
 }
 
+// awsChunked is a decoded aws-chunked body: its chunks (the last one
+// empty) with their signatures, and its trailers.
+type awsChunked struct {
+	chunks   []awsChunk
+	trailers http.Header
+	// trailerLines are the trailers as sent, "name:value", but for the
+	// trailer signature.
+	trailerLines     []string
+	trailerSignature string
+}
+
+type awsChunk struct {
+	data      []byte
+	signature string
+}
+
+func (b *awsChunked) data() []byte {
+	out := []byte{}
+	for _, c := range b.chunks {
+		out = append(out, c.data...)
+	}
+	return out
+}
+
 // decodeAWSChunked decodes the aws-chunked content encoding: chunks of
 // "<hex size>[;chunk-signature=...]\r\n<data>\r\n", a last chunk of size 0,
 // then trailer lines "name:value" and an empty line
 // (https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming.html).
-// Chunk and trailer signatures are not verified, as no signature is.
-func decodeAWSChunked(body []byte) ([]byte, http.Header, error) {
+func decodeAWSChunked(body []byte) (*awsChunked, error) {
 	r := bufio.NewReader(bytes.NewReader(body))
-	var data []byte
+	out := &awsChunked{trailers: http.Header{}}
 	for {
 		line, err := r.ReadString('\n')
 		if err != nil {
-			return nil, nil, errors.New("truncated chunk header")
+			return nil, errors.New("truncated chunk header")
 		}
-		sizeHex, _, _ := strings.Cut(strings.TrimRight(line, "\r\n"), ";")
+		sizeHex, ext, _ := strings.Cut(strings.TrimRight(line, "\r\n"), ";")
 		size, err := strconv.ParseInt(strings.TrimSpace(sizeHex), 16, 64)
 		if err != nil || size < 0 || size > int64(len(body)) {
-			return nil, nil, fmt.Errorf("bad chunk size %q", sizeHex)
+			return nil, fmt.Errorf("bad chunk size %q", sizeHex)
 		}
+		c := awsChunk{data: make([]byte, size)}
+		if v, ok := strings.CutPrefix(ext, "chunk-signature="); ok {
+			c.signature = v
+		}
+		if _, err := io.ReadFull(r, c.data); err != nil {
+			return nil, errors.New("truncated chunk")
+		}
+		out.chunks = append(out.chunks, c)
 		if size == 0 {
 			break
 		}
-		chunk := make([]byte, size)
-		if _, err := io.ReadFull(r, chunk); err != nil {
-			return nil, nil, errors.New("truncated chunk")
-		}
-		data = append(data, chunk...)
 		if crlf, err := r.ReadString('\n'); err != nil || strings.TrimRight(crlf, "\r\n") != "" {
-			return nil, nil, errors.New("chunk not followed by CRLF")
+			return nil, errors.New("chunk not followed by CRLF")
 		}
 	}
-	trailers := http.Header{}
 	for {
 		line, err := r.ReadString('\n')
 		line = strings.TrimRight(line, "\r\n")
@@ -209,17 +239,57 @@ func decodeAWSChunked(body []byte) ([]byte, http.Header, error) {
 		}
 		name, value, ok := strings.Cut(line, ":")
 		if !ok {
-			return nil, nil, fmt.Errorf("bad trailer %q", line)
+			return nil, fmt.Errorf("bad trailer %q", line)
 		}
-		trailers.Add(strings.TrimSpace(name), strings.TrimSpace(value))
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		if strings.EqualFold(name, "x-amz-trailer-signature") {
+			out.trailerSignature = value
+		} else {
+			out.trailers.Add(name, value)
+			out.trailerLines = append(out.trailerLines, strings.ToLower(name)+":"+value)
+		}
 		if err != nil {
 			break
 		}
 	}
-	if data == nil {
-		data = []byte{}
+	return out, nil
+}
+
+// emptySHA256 is the hex SHA-256 of nothing.
+var emptySHA256 = hexSHA256(nil)
+
+// verifyChunks checks the signature chain of a signed aws-chunked body:
+// each chunk's signature covers the previous one (the request's, for the
+// first) and the chunk's hash; the trailer's covers the last chunk's and
+// the trailers
+// (https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming.html,
+// https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming-trailers.html).
+func (v *sigv4) verifyChunks(body *awsChunked, trailer bool) error {
+	prev := v.signature
+	for i, c := range body.chunks {
+		want := hex.EncodeToString(hmacSHA256(v.key, "AWS4-HMAC-SHA256-PAYLOAD\n"+v.amzDate+"\n"+v.scope()+"\n"+
+			prev+"\n"+emptySHA256+"\n"+hexSHA256(c.data)))
+		if !hmac.Equal([]byte(want), []byte(c.signature)) {
+			return fmt.Errorf("the signature of chunk %d (%d bytes) does not match", i, len(c.data))
+		}
+		prev = want
 	}
-	return data, trailers, nil
+	if !trailer {
+		return nil
+	}
+	// The trailers are canonicalised as headers are: lower-case names, in
+	// order.
+	lines := slices.Clone(body.trailerLines)
+	slices.Sort(lines)
+	canon := ""
+	for _, l := range lines {
+		canon += l + "\n"
+	}
+	want := hex.EncodeToString(hmacSHA256(v.key, "AWS4-HMAC-SHA256-TRAILER\n"+v.amzDate+"\n"+v.scope()+"\n"+prev+"\n"+hexSHA256([]byte(canon))))
+	if !hmac.Equal([]byte(want), []byte(body.trailerSignature)) {
+		return errors.New("the trailer signature does not match")
+	}
+	return nil
 }
 
 // s3ChecksumAlgorithms are the additional checksums S3 keeps

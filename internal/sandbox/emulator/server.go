@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,6 +23,7 @@ import (
 type call struct {
 	w      *World
 	req    *wire.Request
+	sig    *sigv4 // the request's verified signature
 	now    time.Time
 	params map[string]string // REST path parameters
 	dirty  bool
@@ -37,12 +40,23 @@ type restRouter func(method, path string) (op string, params map[string]string, 
 
 // Options configure a Server.
 type Options struct {
-	// Scenario builds the world when StatePath holds none.
+	// Scenario builds the world when StatePath holds none. A saved world
+	// built from another scenario is refused (ScenarioMismatchError).
 	Scenario *scenario.Scenario
+	// ScenarioName is what the world records of Scenario: its built-in
+	// name or its file (default "scenario").
+	ScenarioName string
 	// StatePath persists the world; "" keeps it in memory only.
 	StatePath string
-	// Clock returns the current time; default time.Now.
+	// Clock returns the current time of the simulated world; default
+	// time.Now. POST /_sandbox/clock moves the world ahead of it.
 	Clock func() time.Time
+	// SigningClock is the time request signatures are judged by (the
+	// skew of X-Amz-Date, the expiry of presigned URLs) and responses'
+	// Date headers carry: the clients' clock, default time.Now. It is not
+	// Clock, which tests set to fake times while SDKs sign with the real
+	// one, and which the admin API moves while clients' clocks stay.
+	SigningClock func() time.Time
 	// Logger receives one debug line per call; default discards.
 	Logger *slog.Logger
 	// OnEvent is called after a call that changed clusters or nodegroups.
@@ -92,6 +106,9 @@ func New(opts Options) (*Server, error) {
 	if opts.Clock == nil {
 		opts.Clock = time.Now
 	}
+	if opts.SigningClock == nil {
+		opts.SigningClock = time.Now
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -99,6 +116,17 @@ func New(opts Options) (*Server, error) {
 		stats: map[opKey]*OpStats{}, rng: opts.Rand}
 	if s.rng == nil {
 		s.rng = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+	}
+	var record ScenarioRecord
+	if opts.Scenario != nil {
+		digest, err := ScenarioDigest(opts.Scenario)
+		if err != nil {
+			return nil, err
+		}
+		record = ScenarioRecord{Name: opts.ScenarioName, SHA256: digest}
+		if record.Name == "" {
+			record.Name = "scenario"
+		}
 	}
 	var w *World
 	if opts.StatePath != "" {
@@ -111,6 +139,11 @@ func New(opts Options) (*Server, error) {
 			return nil, err
 		}
 	}
+	if w != nil && opts.Scenario != nil {
+		if err := checkScenario(opts.StatePath, w, record); err != nil {
+			return nil, err
+		}
+	}
 	if w == nil {
 		if opts.Scenario == nil {
 			return nil, fmt.Errorf("no scenario and no saved state at %q", opts.StatePath)
@@ -119,6 +152,7 @@ func New(opts Options) (*Server, error) {
 		if err != nil {
 			return nil, fmt.Errorf("building the sandbox world: %w", err)
 		}
+		built.Scenario = &record
 		w = built
 		if opts.StatePath != "" {
 			if err := SaveWorld(opts.StatePath, w); err != nil {
@@ -144,6 +178,33 @@ func (s *Server) register(service, op string, f opFunc) {
 	s.ops[service][op] = f
 }
 
+// Served describes the world a server serves: its account and region, and
+// the scenario it was built from (nil for a world saved without a record).
+type Served struct {
+	Account  string
+	Region   string
+	Scenario *ScenarioRecord
+	// Credential is the world's first credential, the one clients use.
+	Credential scenario.Credential
+}
+
+// Served says which world s serves, which is the saved one when it
+// resumed a state file.
+func (s *Server) Served() Served {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w := s.world
+	out := Served{Account: w.Account, Region: w.Region, Credential: DefaultCredential}
+	if w.Scenario != nil {
+		rec := *w.Scenario
+		out.Scenario = &rec
+	}
+	if len(w.Credentials) > 0 {
+		out.Credential = w.Credentials[0]
+	}
+	return out
+}
+
 // Now is the emulator's current time (the clock plus any admin offset).
 func (s *Server) Now() time.Time {
 	s.mu.Lock()
@@ -157,6 +218,8 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		s.serveAdmin(rw, r)
 		return
 	}
+	// The server's time, as AWS sends it: SDKs correct their clock skew by it.
+	rw.Header().Set("Date", s.signingNow().UTC().Format(http.TimeFormat))
 	req, aerr := wire.Decode(r)
 	if aerr != nil {
 		wire.WriteError(rw, req, aerr)
@@ -181,16 +244,20 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	} else {
 		op = s.ops[req.Service][req.Operation]
 	}
+	// AWS authenticates before it looks at the operation.
+	sig, aerr := s.authenticate(req)
+	if aerr != nil {
+		if op != nil {
+			s.count(s.statFor(req.Service, req.Operation), func(o *OpStats) { o.Failed++ })
+		}
+		wire.WriteError(rw, req, aerr)
+		return
+	}
 	if op == nil {
 		wire.WriteError(rw, req, unknownOperation(req))
 		return
 	}
 	st := s.statFor(req.Service, req.Operation)
-	if aerr := s.authenticate(req); aerr != nil {
-		s.count(st, func(o *OpStats) { o.Failed++ })
-		wire.WriteError(rw, req, aerr)
-		return
-	}
 	if aerr := s.injectFaults(r.Context(), req, st); aerr != nil {
 		wire.WriteError(rw, req, aerr)
 		return
@@ -200,7 +267,7 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	// under the world's lock and the encoding of its answer, not the wait
 	// for the lock (queueing behind other calls) nor injected latency.
 	start := time.Now()
-	c := &call{w: s.world, req: req, now: s.opts.Clock().Add(s.offset), params: params}
+	c := &call{w: s.world, req: req, sig: sig, now: s.opts.Clock().Add(s.offset), params: params}
 	if changed, evs := s.world.advance(c.now); changed {
 		c.dirty = true
 		c.events = append(c.events, evs...)
@@ -245,43 +312,89 @@ func unknownOperation(req *wire.Request) *wire.APIError {
 	return wire.BadRequest("UnknownOperationException", "unknown operation %s", req.Operation)
 }
 
-// authenticate checks that a signed request names a known access key and
-// the emulator's region. (Signatures themselves are not verified here.)
-func (s *Server) authenticate(req *wire.Request) *wire.APIError {
-	s.mu.Lock()
-	w := s.world
-	known := false
-	for _, c := range w.Credentials {
-		if c.AccessKeyID == req.AccessKeyID {
-			known = true
+// authenticate verifies a request's SigV4 signature (sigv4.go) with the
+// scenario's credentials, and answers as the request's service does when it
+// fails. The parsed signature is kept for a streaming body's chunks.
+func (s *Server) authenticate(req *wire.Request) (*sigv4, *wire.APIError) {
+	v, err := s.checkSignature(req)
+	if err != nil {
+		if v != nil && v.presigned {
+			err.query = true
 		}
+		return nil, err.render(req)
 	}
-	region := w.Region
-	s.mu.Unlock()
-	if req.AccessKeyID == "" {
-		return authError(req, "MissingAuthenticationToken", "Request is missing Authentication Token")
-	}
-	if !known {
-		return authError(req, "InvalidClientTokenId", "The security token included in the request is invalid.")
-	}
-	if req.Region != region && req.Service != wire.ServiceSTS {
-		return wire.Errorf(http.StatusForbidden, "SignatureDoesNotMatch",
-			"Credential should be scoped to a valid region. The sandbox serves %s only: set AWS_REGION=%s.", region, region)
-	}
-	return nil
+	return v, nil
 }
 
-func authError(req *wire.Request, code, msg string) *wire.APIError {
-	switch req.Service {
-	case wire.ServiceEC2:
-		return wire.Errorf(http.StatusUnauthorized, "AuthFailure", "AWS was not able to validate the provided access credentials")
-	case wire.ServiceEKS, wire.ServiceQuotas:
-		return wire.Errorf(http.StatusForbidden, "UnrecognizedClientException", "%s", msg)
-	case wire.ServiceS3:
-		return s3AuthError(code)
+func (s *Server) checkSignature(req *wire.Request) (*sigv4, *authError) {
+	v, err := parseSigV4(req.HTTP)
+	if err != nil {
+		return nil, err
 	}
-	return wire.Errorf(http.StatusForbidden, code, "%s", msg)
+	if v == nil {
+		return nil, refuse(authMissing, "Request is missing Authentication Token")
+	}
+	s.mu.Lock()
+	var cred scenario.Credential
+	known := false
+	for _, c := range s.world.Credentials {
+		if c.AccessKeyID == v.accessKeyID {
+			cred, known = c, true
+		}
+	}
+	region := s.world.Region
+	s.mu.Unlock()
+	if !known {
+		return v, refuse(authUnknownKey, "unknown access key %s", v.accessKeyID)
+	}
+	if v.sessionToken != "" {
+		// The scenario's credentials are long-term keys: a session token
+		// is one AWS never issued for them.
+		return v, refuse(authBadToken, "access key %s has no session token", v.accessKeyID)
+	}
+	switch {
+	case req.Service == wire.ServiceS3 && v.region != region:
+		msg := "The authorization header is malformed; the region '%s' is wrong; expecting '%s'"
+		if v.presigned {
+			msg = "Error parsing the X-Amz-Credential parameter; the region '%s' is wrong; expecting '%s'"
+		}
+		return v, refuse(authWrongRegion, msg, v.region, region).with("Region", region)
+	case v.region != region && req.Service != wire.ServiceSTS:
+		// STS is exempt: its global endpoint is signed for us-east-1
+		// whatever the region.
+		return v, refuse(authWrongRegion, "Credential should be scoped to a valid region, not '%s'. The sandbox serves %s only: set AWS_REGION=%s.",
+			v.region, region, region)
+	case req.SignedService != req.Service:
+		return v, refuse(authWrongService, "Credential should be scoped to correct service: '%s'. ", req.Service)
+	}
+	if err := v.checkTime(req.Service, s.signingNow()); err != nil {
+		return v, err
+	}
+	if err := v.choosePayloadHash(req); err != nil {
+		return v, err
+	}
+	if err := v.verify(req, cred.SecretAccessKey); err != nil {
+		return v, err
+	}
+	if req.Service != wire.ServiceS3 {
+		return v, nil
+	}
+	if err := v.checkS3Headers(req.HTTP); err != nil {
+		return v, err
+	}
+	// The signature covers the hash the client claims; the body must
+	// match it. (Streaming bodies are checked chunk by chunk, s3_request.go.)
+	if len(v.payloadHash) == 2*sha256.Size {
+		if got := hexSHA256(req.Payload); got != strings.ToLower(v.payloadHash) {
+			return v, refuse(authPayloadMismatch, "body hash mismatch").
+				with("ClientComputedContentSHA256", v.payloadHash).with("S3ComputedContentSHA256", got)
+		}
+	}
+	return v, nil
 }
+
+// signingNow is the time signatures are judged by (sigv4.go).
+func (s *Server) signingNow() time.Time { return s.opts.SigningClock() }
 
 // throttleError is the throttling error each service really sends.
 func throttleError(service string) *wire.APIError {

@@ -15,6 +15,10 @@ import (
 // exported so the world persists as JSON; derived indexes (subnet address
 // maps) are rebuilt on load. The Server serialises access with one mutex.
 type World struct {
+	// Scenario records the scenario the world was built from, so that a
+	// saved world is resumed only with it (persist.go).
+	Scenario *ScenarioRecord `json:"scenario,omitempty"`
+
 	Account     string                `json:"account"`
 	Region      string                `json:"region"`
 	Credentials []scenario.Credential `json:"credentials"`

@@ -89,11 +89,21 @@ type Request struct {
 	Form Form
 	// Body is the raw body of JSON and CBOR requests.
 	Body []byte
-	// AccessKeyID and Region come from the SigV4 credential scope ("" when unsigned).
+	// Payload is the request body as received, whatever the protocol: the
+	// bytes a SigV4 signature's payload hash covers.
+	Payload []byte
+	// AccessKeyID and Region come from the SigV4 credential scope: the
+	// Authorization header's, or a presigned URL's X-Amz-Credential (""
+	// when unsigned).
 	AccessKeyID string
 	Region      string
-	RequestID   string
-	HTTP        *http.Request
+	// SignedService is the service the credential scope names. It differs
+	// from Service when the request's protocol says it is for another
+	// service (an X-Amz-Target, an API Version, an EKS path): AWS refuses
+	// such a signature, and so does the emulator (emulator/sigv4.go).
+	SignedService string
+	RequestID     string
+	HTTP          *http.Request
 	// QueryCompatible is set for RPC v2 CBOR calls of services that used to
 	// speak AWS query: their errors carry the query code in a header.
 	QueryCompatible bool
@@ -107,13 +117,28 @@ const maxBody = 8 << 20
 // routes on method and path.
 func Decode(r *http.Request) (*Request, *APIError) {
 	req := &Request{HTTP: r, RequestID: NewRequestID()}
-	req.AccessKeyID, req.Region, req.Service = parseCredentialScope(r.Header.Get("Authorization"))
+	scope := r.Header.Get("Authorization")
+	if scope == "" {
+		// A presigned URL carries its credential in the query string.
+		scope = "Credential=" + queryParam(r.URL.RawQuery, "X-Amz-Credential")
+	}
+	req.AccessKeyID, req.Region, req.Service = parseCredentialScope(scope)
+	req.SignedService = req.Service
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
 		return req, BadRequest("MalformedInput", "reading request body: %v", err)
 	}
 	if len(body) > maxBody {
 		return req, Errorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "request body exceeds %d bytes", maxBody)
+	}
+	req.Payload = body
+	// The service the protocol names, where it names one, wins over the
+	// credential scope's: a request for EC2 signed for STS is an EC2 call
+	// with a bad signature, as at EC2's endpoint.
+	implied := func(svc string) {
+		if svc != "" {
+			req.Service = svc
+		}
 	}
 	ct := r.Header.Get("Content-Type")
 	target := r.Header.Get("X-Amz-Target")
@@ -128,9 +153,7 @@ func Decode(r *http.Request) (*Request, *APIError) {
 		if len(parts) != 4 {
 			return req, BadRequest("UnknownOperationException", "malformed RPC v2 path %q", r.URL.Path)
 		}
-		if svc, ok := jsonTargets[parts[1]]; ok && req.Service == "" {
-			req.Service = svc
-		}
+		implied(jsonTargets[parts[1]])
 		req.Protocol, req.Operation, req.Body = CBOR, parts[3], body
 		req.QueryCompatible = r.Header.Get("X-Amzn-Query-Mode") == "true" || req.Service == ServiceCloudWatch
 	case target != "":
@@ -138,9 +161,7 @@ func Decode(r *http.Request) (*Request, *APIError) {
 		if !ok {
 			return req, BadRequest("UnknownOperationException", "malformed X-Amz-Target %q", target)
 		}
-		if svc, ok := jsonTargets[prefix]; ok && req.Service == "" {
-			req.Service = svc
-		}
+		implied(jsonTargets[prefix])
 		req.Protocol, req.Operation, req.Body = JSON11, op, body
 		if strings.Contains(ct, "1.0") {
 			req.Protocol = JSON10
@@ -156,9 +177,7 @@ func Decode(r *http.Request) (*Request, *APIError) {
 		}
 		req.Form = NewForm(vals)
 		req.Operation = vals.Get("Action")
-		if req.Service == "" {
-			req.Service = apiVersions[vals.Get("Version")]
-		}
+		implied(apiVersions[vals.Get("Version")])
 		req.Protocol = AWSQuery
 		if req.Service == ServiceEC2 {
 			req.Protocol = EC2Query
@@ -167,8 +186,8 @@ func Decode(r *http.Request) (*Request, *APIError) {
 			return req, BadRequest("MissingAction", "the request must contain the parameter Action")
 		}
 	default:
-		if req.Service == "" && looksLikeEKSPath(r.URL.Path) {
-			req.Service = ServiceEKS
+		if looksLikeEKSPath(r.URL.Path) {
+			implied(ServiceEKS)
 		}
 		req.Protocol, req.Body = RestJSON, body
 	}
@@ -185,6 +204,22 @@ func looksLikeEKSPath(p string) bool {
 		}
 	}
 	return false
+}
+
+// queryParam is the first value of a query parameter, "" when absent or
+// malformed.
+func queryParam(rawQuery, name string) string {
+	for pair := range strings.SplitSeq(rawQuery, "&") {
+		k, v, _ := strings.Cut(pair, "=")
+		if k != name {
+			continue
+		}
+		if u, err := url.QueryUnescape(v); err == nil {
+			return u
+		}
+		return ""
+	}
+	return ""
 }
 
 // parseCredentialScope reads "AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/ec2/aws4_request, ...".
@@ -319,10 +354,15 @@ func jsonContentType(p Protocol) string {
 	return "application/json"
 }
 
+// writeBody writes an answer. Its Date header is the server's time, which
+// SDKs compare with their own to correct clock skew; a Date already set
+// (the emulator sets its signing clock's) is kept.
 func writeBody(w http.ResponseWriter, ct string, status int, b []byte) {
 	w.Header().Set("Content-Type", ct)
 	w.Header().Set("Content-Length", fmt.Sprint(len(b)))
-	w.Header().Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	if w.Header().Get("Date") == "" {
+		w.Header().Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }

@@ -59,7 +59,9 @@ func writeRestXMLError(w http.ResponseWriter, req *Request, status int, e *APIEr
 	if status == http.StatusNotModified || (req.HTTP != nil && req.HTTP.Method == http.MethodHead) {
 		// No body: clients take the code from the status (404 NotFound,
 		// 412 PreconditionFailed, 304 NotModified).
-		w.Header().Set("Date", time.Now().UTC().Format(http.TimeFormat))
+		if w.Header().Get("Date") == "" {
+			w.Header().Set("Date", time.Now().UTC().Format(http.TimeFormat))
+		}
 		w.WriteHeader(status)
 		return
 	}

@@ -107,8 +107,39 @@ func envFile(w *World, o Options) []byte {
 		fmt.Fprintf(&b, "export EKSBG_EKSCTL_SCHEMA=%s\n", shellQuote(o.EksctlSchema))
 	}
 	fmt.Fprintf(&b, "export PATH=%s:\"$PATH\"\n", shellQuote(filepath.Join(abs, BinDir)))
+	b.WriteString(awsCLIShim)
 	return b.Bytes()
 }
+
+// awsCLIShim is the env file's answer to AWS CLIs that ignore
+// AWS_ENDPOINT_URL: v2 before 2.13 and v1 before 1.29, such as Debian 12's
+// awscli 2.9.19 (https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html
+// lists the versions). For those it defines a shell function aws that
+// passes --endpoint-url "$AWS_ENDPOINT_URL", so `aws eks list-clusters`
+// reaches the sandbox and not the real AWS endpoint with the sandbox's
+// credentials. It is POSIX sh (bash, zsh, dash); bash also exports it to
+// the bash scripts it runs. Programs that exec aws themselves do not see a
+// shell function: they need --endpoint-url or a newer CLI (docs/sandbox.md).
+const awsCLIShim = `# AWS CLI v2 before 2.13 and v1 before 1.29 ignore AWS_ENDPOINT_URL: give
+# them --endpoint-url, so they reach the sandbox and not AWS.
+if [ -n "${EKSBG_AWS_SHIM:-}" ]; then unset -f aws; unset EKSBG_AWS_SHIM; fi
+__eksbg_v=$(command aws --version 2>&1 </dev/null || true)
+case "$__eksbg_v" in
+aws-cli/[0-9]*)
+  __eksbg_v=${__eksbg_v#aws-cli/}; __eksbg_v=${__eksbg_v%% *}
+  __eksbg_major=${__eksbg_v%%.*}; __eksbg_minor=${__eksbg_v#*.}; __eksbg_minor=${__eksbg_minor%%.*}
+  case "$__eksbg_major.$__eksbg_minor" in
+  *[!0-9.]*|.*|*.) ;;
+  *)
+    if { [ "$__eksbg_major" -eq 2 ] && [ "$__eksbg_minor" -lt 13 ]; } || { [ "$__eksbg_major" -eq 1 ] && [ "$__eksbg_minor" -lt 29 ]; }; then
+      aws() { command aws --endpoint-url "$AWS_ENDPOINT_URL" "$@"; }
+      EKSBG_AWS_SHIM=$__eksbg_v
+      if [ -n "${BASH_VERSION:-}" ]; then export -f aws; fi
+    fi ;;
+  esac ;;
+esac
+unset __eksbg_v __eksbg_major __eksbg_minor
+`
 
 // Terraform output names the network stack defines and eksbg.yaml maps.
 const (
