@@ -25,11 +25,14 @@ func NewCmdForceUnlock(f *Factory, runF func(*ForceUnlockOptions) error) *cobra.
 		Use:   "force-unlock --env NAME LOCK_ID",
 		Short: "Remove an environment's upgrade lock left by a run that is gone",
 		Long: `Remove the lock that lets one upgrade of an environment run at a time, when the
-run that took it is gone (its machine died, its process was killed). The lock
-ID is in the message of the command that was refused ('locked by ... lock ID
-...'); any other ID is refused, so an old command line cannot remove a newer
-lock. Removing the lock of a run that is still going lets two runs act at once:
-make sure it is gone first.`,
+run that took it is gone (its machine died, its process was killed) and you
+cannot wait for its lease to run out: a rerun takes over a lock whose lease
+(state.lockLease, default 1m) has expired by itself. The lock ID is in the
+message of the command that was refused ('locked by ... lock ID ...') and in
+'eksbg status'; any other ID is refused, so an old command line cannot remove
+a newer lock. Removing the lock of a run that is still going lets two runs act
+at once (the other stops at its next lease renewal): make sure it is gone
+first.`,
 		Example: `  eksbg force-unlock --env prod 6f1c2a9d3e4b5a60`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
