@@ -16,11 +16,8 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/eksbg/eksbg/internal/config"
-	"github.com/eksbg/eksbg/internal/gitops"
-	"github.com/eksbg/eksbg/internal/kubeaccess"
 )
 
 // useS3State points the workspace's environment at an S3 state backend
@@ -201,19 +198,7 @@ func checkRolledBack(t *testing.T, w *demoWorld, ws string) {
 	if err != nil || len(enis.NetworkInterfaces) != 0 {
 		t.Errorf("ENIs of demo-green left: %v (%v)", enis, err)
 	}
-	mrc, err := kubeaccess.RESTConfig(ctx, eksc, w.cfg, "mgmt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	secrets, err := kubeClientset(t, mrc).CoreV1().Secrets("argocd").List(ctx, metav1.ListOptions{LabelSelector: gitops.LabelSecretType + "=cluster"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, s := range secrets.Items {
-		names = append(names, s.Name+"="+s.Labels[gitops.LabelSingletons])
-	}
-	if got := strings.Join(names, ","); got != "cluster-demo-blue=active" {
+	if got := argoClusterSecrets(t, w.cfg); got != "cluster-demo-blue=active" {
 		t.Errorf("cluster secrets after the rollback: %s", got)
 	}
 	j, err := stateBackend(t, w.cfg, ws, w.env).Journal(context.WithoutCancel(ctx), "demo")

@@ -104,20 +104,10 @@ findings, and the error names the environment and the check).`,
 				}
 				o.Shard = sh
 			}
-			if f.Globals.Output == string(drift.JUnit) {
-				o.Format = drift.JUnit
-			} else {
-				fm, err := f.OutputFormat()
-				if err != nil {
-					return usageErrorf("unknown output format %q: use one of table, json, yaml, markdown, junit", f.Globals.Output)
-				}
-				o.Format = fm
+			var err error
+			if o.Format, o.FailOn, err = driftReportFlags(f, failOn); err != nil {
+				return err
 			}
-			sev, err := drift.ParseSeverity(failOn)
-			if err != nil {
-				return usageErrorf("unknown --fail-on %q: use drift or warning", failOn)
-			}
-			o.FailOn = sev
 			if o.Parallel < 1 {
 				return usageErrorf("--parallel must be at least 1")
 			}
@@ -218,4 +208,23 @@ func checkErrors(rep *drift.Report) error {
 		}
 	}
 	return errors.New(b.String())
+}
+
+// driftReportFlags reads the flags a drift report is written with, shared
+// by `drift` and `drift merge`: the output format (junit besides the
+// common ones) and --fail-on.
+func driftReportFlags(f *Factory, failOn string) (output.Format, findings.Severity, error) {
+	format := drift.JUnit
+	if f.Globals.Output != string(drift.JUnit) {
+		fm, err := f.OutputFormat()
+		if err != nil {
+			return "", 0, usageErrorf("unknown output format %q: use one of table, json, yaml, markdown, junit", f.Globals.Output)
+		}
+		format = fm
+	}
+	sev, err := drift.ParseSeverity(failOn)
+	if err != nil {
+		return "", 0, usageErrorf("unknown --fail-on %q: use drift or warning", failOn)
+	}
+	return format, sev, nil
 }

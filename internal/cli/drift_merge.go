@@ -44,20 +44,10 @@ is an error. An ignore rule is reported unused only when no shard used it.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Files = args
-			if f.Globals.Output == string(drift.JUnit) {
-				o.Format = drift.JUnit
-			} else {
-				fm, err := f.OutputFormat()
-				if err != nil {
-					return usageErrorf("unknown output format %q: use one of table, json, yaml, markdown, junit", f.Globals.Output)
-				}
-				o.Format = fm
+			var err error
+			if o.Format, o.FailOn, err = driftReportFlags(f, failOn); err != nil {
+				return err
 			}
-			sev, err := drift.ParseSeverity(failOn)
-			if err != nil {
-				return usageErrorf("unknown --fail-on %q: use drift or warning", failOn)
-			}
-			o.FailOn = sev
 			if runF != nil {
 				return runF(o)
 			}

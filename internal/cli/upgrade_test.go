@@ -241,20 +241,7 @@ func checkInvariants(t *testing.T, cfg aws.Config, ws string, env *config.Enviro
 			t.Errorf("targets left in %s's target group: %+v (%v)", gone, th, err)
 		}
 	}
-	mrc, err := kubeaccess.RESTConfig(ctx, eksc, cfg, "mgmt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mgmt := kubeClientset(t, mrc)
-	secrets, err := mgmt.CoreV1().Secrets("argocd").List(ctx, metav1.ListOptions{LabelSelector: gitops.LabelSecretType + "=cluster"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, s := range secrets.Items {
-		names = append(names, s.Name+"="+s.Labels[gitops.LabelSingletons])
-	}
-	if got := strings.Join(names, ","); got != "cluster-"+liveName+"=active" {
+	if got := argoClusterSecrets(t, cfg); got != "cluster-"+liveName+"=active" {
 		t.Errorf("cluster secrets after the upgrade: %s", got)
 	}
 	b := stateBackend(t, cfg, ws, env)
@@ -269,6 +256,25 @@ func checkInvariants(t *testing.T, cfg aws.Config, ws string, env *config.Enviro
 	if data, err := os.ReadFile(filepath.Join(ws, "clusters", env.Name+".yaml")); err != nil || !strings.Contains(string(data), "name: "+liveName) {
 		t.Errorf("clusters/%s.yaml after the upgrade: %v\n%s", env.Name, err, data)
 	}
+}
+
+// argoClusterSecrets lists the management cluster's Argo CD cluster
+// secrets as "NAME=SINGLETONS", joined by commas.
+func argoClusterSecrets(t *testing.T, cfg aws.Config) string {
+	t.Helper()
+	mrc, err := kubeaccess.RESTConfig(t.Context(), eks.NewFromConfig(cfg), cfg, "mgmt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets, err := kubeClientset(t, mrc).CoreV1().Secrets("argocd").List(t.Context(), metav1.ListOptions{LabelSelector: gitops.LabelSecretType + "=cluster"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range secrets.Items {
+		names = append(names, s.Name+"="+s.Labels[gitops.LabelSingletons])
+	}
+	return strings.Join(names, ",")
 }
 
 // stateBackend opens the environment's state backend as eksbg does: the
@@ -452,19 +458,7 @@ func TestShiftAndRollback(t *testing.T) {
 	if _, err := eksc.DescribeCluster(ctx, &eks.DescribeClusterInput{Name: aws.String("demo-green")}); err == nil {
 		t.Errorf("demo-green still exists after rollback --delete-green")
 	}
-	mrc, err := kubeaccess.RESTConfig(ctx, eksc, cfg, "mgmt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	secrets, err := kubeClientset(t, mrc).CoreV1().Secrets("argocd").List(ctx, metav1.ListOptions{LabelSelector: gitops.LabelSecretType + "=cluster"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, s := range secrets.Items {
-		names = append(names, s.Name+"="+s.Labels[gitops.LabelSingletons])
-	}
-	if got := strings.Join(names, ","); got != "cluster-demo-blue=active" {
+	if got := argoClusterSecrets(t, cfg); got != "cluster-demo-blue=active" {
 		t.Errorf("cluster secrets after rollback: %s", got)
 	}
 	b := &journal.Local{Dir: filepath.Join(ws, config.DefaultStateDir)}
