@@ -309,8 +309,13 @@ before blue's teardown:
      finalizer);
   4. with --delete-green, 'eksctl delete cluster' of green.
 
-Each step is journaled; rerun the command if it is interrupted. Once blue has
-been torn down there is nothing to go back to, and rollback says so.`,
+Each step is journaled; rerun the command if it is interrupted. Before green
+leaves Argo CD and before it is deleted, the weights are read back: if
+traffic reached green again (a manual shift), the rollback stops and says
+how to move it back. Rerun after it finished, it has nothing to do (exit 0);
+with --delete-green after a rollback that kept green, it deletes green. Once
+blue's teardown has started there is nothing whole to go back to, and
+rollback says so.`,
 		Example: `  eksbg rollback --env staging
   eksbg rollback --env staging --delete-green`,
 		Args: cobra.NoArgs,
@@ -365,8 +370,10 @@ subnets able to hold green at that share, weights written and read back, then
 a bake under the environment's gates. A breached gate puts every rule back on
 blue and exits 1. --weight 0 sends everything back to blue at once.
 
-The environment must have an open upgrade past its parity checks. The step is
-journaled; 'eksbg upgrade' then continues from the configured steps.`,
+The environment must have an open upgrade past its parity checks, and no
+rollback under way; once blue's teardown has started only --weight 100 is
+allowed. The step is journaled; 'eksbg upgrade' then continues from the
+configured steps.`,
 		Example: `  eksbg shift --env prod --weight 25
   eksbg shift --env prod --weight 0`,
 		Args: cobra.NoArgs,
